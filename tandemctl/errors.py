@@ -1,0 +1,80 @@
+"""The one error hierarchy and its exit codes; imports nothing from tandemctl."""
+
+from enum import IntEnum
+from typing import ClassVar
+
+
+class ExitCode(IntEnum):
+    """Documented process exit codes; scripts and cron depend on them."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    NOT_FOUND = 3
+    BUSY = 4
+    CORRUPT = 5
+    PARTIAL = 6
+    INTERRUPTED = 130
+
+
+EXIT_CODE_HELP = (
+    "Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 busy (lock timeout or engine live), "
+    "5 corrupt or unsupported state, 6 partial (some items refused or failed), 130 interrupted."
+)
+
+
+class TandemctlError(Exception):
+    """Base of every expected failure; `code` names it in JSON output."""
+
+    exit_code: ClassVar[ExitCode] = ExitCode.ERROR
+    code: ClassVar[str] = "error"
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class UsageError(TandemctlError):
+    exit_code = ExitCode.USAGE
+    code = "usage"
+
+
+class NotFoundError(TandemctlError):
+    exit_code = ExitCode.NOT_FOUND
+    code = "not_found"
+
+
+class BusyError(TandemctlError):
+    exit_code = ExitCode.BUSY
+    code = "busy"
+
+
+class EngineLiveError(BusyError):
+    code = "engine_live"
+
+
+class CorruptStateError(TandemctlError):
+    """A state file that cannot be read or fails the engine's strict parse."""
+
+    exit_code = ExitCode.CORRUPT
+    code = "corrupt_state"
+
+
+class UnsupportedStateError(CorruptStateError):
+    code = "unsupported_state"
+
+
+class ConflictError(BusyError):
+    """Another writer kept changing the file between our read and our rename."""
+
+    code = "conflict"
+
+
+class WriteError(TandemctlError):
+    code = "write_failed"
+
+
+class InterruptedError_(TandemctlError):
+    exit_code = ExitCode.INTERRUPTED
+    code = "interrupted"

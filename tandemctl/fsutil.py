@@ -1,0 +1,191 @@
+"""Atomic, locked file writes: unique temp file, fsync, identity check, rename, dir fsync."""
+
+import contextlib
+import fcntl
+import os
+import secrets
+import stat
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tandemctl import faults
+from tandemctl.errors import BusyError, CorruptStateError, WriteError
+
+LOCK_SUFFIX = ".tandemctl.lock"
+TEMP_MARK = ".tandemctl.tmp"
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """What we compare to notice that another writer replaced or rewrote a file."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> "FileIdentity | None":
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def read_bytes(path: Path) -> tuple[bytes | None, FileIdentity | None]:
+    """Read a state file and the identity it had; (None, None) when it does not exist."""
+    try:
+        with open(path, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise CorruptStateError(f"{path}: not a regular file")
+            data = handle.read()
+    except FileNotFoundError:
+        return None, None
+    except IsADirectoryError:
+        raise CorruptStateError(f"{path}: is a directory, expected a file") from None
+    except PermissionError as exc:
+        raise CorruptStateError(f"{path}: cannot be read: {exc.strerror}") from None
+    except OSError as exc:
+        raise CorruptStateError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    identity = FileIdentity(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    return data, identity
+
+
+def temp_path_for(path: Path) -> Path:
+    # Never the engine's fixed `<name>.json.tmp`: a unique dot-name the engine ignores.
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_MARK}")
+
+
+def write_atomic(path: Path, data: bytes, *, expected: FileIdentity | None = None,
+                 check: bool = False) -> None:
+    """Replace `path` with `data` atomically; with `check`, refuse if it changed since read.
+
+    Raises `StaleFileError` when `check` is set and the file's identity no longer matches.
+    On any failure the old file is untouched and the temp file is removed.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _mode_of(path)
+    temp = temp_path_for(path)
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            _write_all(fd, data)
+            faults.checkpoint(f"write {path.name}")
+            os.fsync(fd)
+            faults.checkpoint(f"fsync {path.name}")
+        finally:
+            os.close(fd)
+        os.chmod(temp, mode)
+        if check and FileIdentity.of(path) != expected:
+            raise StaleFileError(str(path))
+        os.replace(temp, path)
+        faults.checkpoint(f"rename {path.name}")
+    except StaleFileError:
+        _unlink_quietly(temp)
+        raise
+    except OSError as exc:
+        _unlink_quietly(temp)
+        raise WriteError(f"{path}: write failed: {exc.strerror or exc}; the file was left unchanged") from None
+    fsync_dir(path.parent)
+
+
+def append_durable(path: Path, line: bytes) -> None:
+    """Append one line with O_APPEND and fsync it (audit ledger, journal)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            _write_all(fd, line)
+            faults.checkpoint(f"append {path.name}")
+            os.fsync(fd)
+            faults.checkpoint(f"fsync {path.name}")
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise WriteError(f"{path}: append failed: {exc.strerror or exc}") from None
+
+
+class StaleFileError(Exception):
+    """The target changed between our read and our rename (another writer)."""
+
+
+def fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def exclusive_lock(target: Path, timeout_s: float) -> Iterator[None]:
+    """Hold tandemctl's flock on the sibling `<target>.tandemctl.lock`.
+
+    flock is released by the kernel when a holder dies, so a crashed tandemctl never leaves
+    a lock that blocks forever. The lock file itself is never deleted (that would race).
+    """
+    lock_path = target.with_name(target.name + LOCK_SUFFIX)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise WriteError(f"{lock_path}: cannot open lock file: {exc.strerror or exc}") from None
+    try:
+        _acquire(fd, lock_path, timeout_s)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _acquire(fd: int, lock_path: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + max(timeout_s, 0.0)
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise BusyError(
+                    f"{lock_path}: another tandemctl holds the lock (waited {timeout_s:g}s); "
+                    "try again or raise --lock-timeout"
+                ) from None
+            time.sleep(0.02)
+
+
+def is_flock_held(path: Path) -> bool:
+    """True when another process holds an exclusive flock on `path` (the 0.6.9+ engine lock)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _mode_of(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return 0o644
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()

@@ -1,0 +1,80 @@
+"""Strict JSON reading and the engine's exact JSON writing (serde_json pretty/compact).
+
+orjson's 2-space pretty printer produces the same bytes as serde_json's `to_string_pretty`
+(two-space indent, `": "`, `[]`/`{}` for empty values, raw UTF-8, no trailing newline).
+"""
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tandemctl.errors import CorruptStateError
+
+BOM = b"\xef\xbb\xbf"
+_PRETTY = orjson.OPT_INDENT_2
+
+
+def dumps_pretty(value: Any) -> bytes:
+    """serde_json::to_vec_pretty: what the engine writes for its JSON state files."""
+    return orjson.dumps(value, option=_PRETTY)
+
+
+def dumps_compact(value: Any) -> bytes:
+    """serde_json::to_string: compact, keys in the order given."""
+    return orjson.dumps(value)
+
+
+def sort_keys_deep(value: Any) -> Any:
+    """Free-form JSON (serde_json::Value without preserve_order) is written with sorted keys."""
+    if isinstance(value, dict):
+        return {key: sort_keys_deep(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [sort_keys_deep(item) for item in value]
+    return value
+
+
+def parse_strict(data: bytes, path: Path, *, canonical_hint: bool = True) -> Any:
+    """Parse like serde_json: no BOM, valid UTF-8, no NaN, no trailing garbage, no duplicate keys.
+
+    Duplicate keys are rejected by serde for typed objects. Checking for them needs a slow
+    parse, so it runs only when the bytes are not already in the canonical engine layout
+    (a canonical re-serialisation equal to the input cannot hide a duplicate key).
+    """
+    if data.startswith(BOM):
+        raise CorruptStateError(f"{path}: starts with a UTF-8 byte-order mark; the engine rejects it")
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise CorruptStateError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    if canonical_hint and dumps_pretty(value) == data:
+        return value
+    duplicate = find_duplicate_key(data)
+    if duplicate is not None:
+        raise CorruptStateError(f"{path}: duplicate key {duplicate!r} in one JSON object")
+    return value
+
+
+def find_duplicate_key(data: bytes) -> str | None:
+    """Return the first key that appears twice inside one object, if any."""
+    found: list[str] = []
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        if not found:
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    found.append(key)
+                    break
+                seen.add(key)
+        return dict(pairs)
+
+    json.loads(data, object_pairs_hook=hook)
+    return found[0] if found else None
+
+
+def parse_json_lines(lines: Iterable[bytes]) -> list[Any]:
+    """Parse JSONL lines, skipping blanks; used for the journal and the audit ledger."""
+    return [orjson.loads(line) for line in lines if line.strip()]

@@ -1,0 +1,139 @@
+"""The reliability store (`stateful_reliability.json`): strict load, exact write, safe mutate.
+
+Records stay as the raw dicts parsed from the file (so unknown keys and the byte layout of
+unchanged rows survive); the models in models.py only validate them.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from tandemctl import fsutil, jsonio
+from tandemctl.errors import ConflictError, CorruptStateError, UnsupportedStateError
+from tandemctl.models import COLLECTIONS, FREE_FORM_KEYS, field_order
+from tandemctl.validation import validate_rows
+
+T = TypeVar("T")
+MAX_WRITE_ATTEMPTS = 8
+Row = dict[str, Any]
+
+
+@dataclass
+class ReliabilityData:
+    """One loaded store: the top-level object and its four arrays of raw rows."""
+
+    top: dict[str, Any] = field(default_factory=dict)
+    exists: bool = False
+
+    def rows(self, collection: str) -> list[Row]:
+        value = self.top.setdefault(collection, [])
+        assert isinstance(value, list)
+        return value
+
+    @property
+    def dead_letters(self) -> list[Row]:
+        return self.rows("dead_letters")
+
+
+class ReliabilityBackend(Protocol):
+    """What commands need from a reliability store; database backends plug in here."""
+
+    location: str
+
+    def load(self) -> ReliabilityData: ...
+
+    def mutate(self, apply: Callable[[ReliabilityData], tuple[bool, T]], *,
+               lock_timeout: float) -> T: ...
+
+
+def parse_reliability(data: bytes | None, path: Path) -> ReliabilityData:
+    """Parse and validate the whole file as strictly as the engine does (spec 01 §5)."""
+    if data is None:
+        return ReliabilityData(top={}, exists=False)
+    top = jsonio.parse_strict(data, path)
+    if not isinstance(top, dict):
+        raise CorruptStateError(f"{path}: top level is {type(top).__name__}, expected an object")
+    version = top.get("schema_version", 1)
+    if type(version) is not int or version < 0 or version > 2**32 - 1:
+        raise CorruptStateError(f"{path}: field 'schema_version': expected an unsigned integer, got {version!r}")
+    if version > 1:
+        raise UnsupportedStateError(
+            f"{path}: schema_version {version} is newer than this tandemctl supports (1); upgrade tandemctl"
+        )
+    for collection, (model, key) in COLLECTIONS.items():
+        rows = top.get(collection, [])
+        if not isinstance(rows, list):
+            raise CorruptStateError(f"{path}: field {collection!r}: expected an array, got {rows!r:.40}")
+        validate_rows(rows, model, path=path, collection=collection, key=key)
+    return ReliabilityData(top=top, exists=True)
+
+
+def serialize_reliability(store: ReliabilityData) -> bytes:
+    """The engine's layout: schema_version 1, arrays sorted by updated_at_ms desc (stable)."""
+    out: dict[str, Any] = {"schema_version": 1}
+    for collection in COLLECTIONS:
+        rows = store.top.get(collection, [])
+        out[collection] = sorted(rows, key=_updated_at, reverse=True)
+    for key, value in store.top.items():
+        if key not in out:
+            out[key] = value  # unknown top-level keys: the engine drops them, we keep them
+    return jsonio.dumps_pretty(out)
+
+
+def _updated_at(row: Row) -> int:
+    value = row["updated_at_ms"]
+    assert isinstance(value, int)
+    return value
+
+
+def canonical_row(row: Row, collection: str) -> Row:
+    """Re-key a changed row in declaration order, free-form values key-sorted; extras last."""
+    model, _ = COLLECTIONS[collection]
+    ordered: Row = {}
+    for name in field_order(model):
+        if name in row and row[name] is not None:
+            value = row[name]
+            ordered[name] = jsonio.sort_keys_deep(value) if name in FREE_FORM_KEYS else value
+    for name, value in row.items():
+        if name not in ordered and value is not None:
+            ordered[name] = value
+    return ordered
+
+
+@dataclass
+class JsonFileBackend:
+    """The 0.6.x JSON-files backend: one `stateful_reliability.json`."""
+
+    path: Path
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def load(self) -> ReliabilityData:
+        data, _ = fsutil.read_bytes(self.path)
+        return parse_reliability(data, self.path)
+
+    def mutate(self, apply: Callable[[ReliabilityData], tuple[bool, T]], *,
+               lock_timeout: float) -> T:
+        """Lock, read, apply, write; re-read and re-apply if another writer got in between."""
+        with fsutil.exclusive_lock(self.path, lock_timeout):
+            return self.mutate_locked(apply)
+
+    def mutate_locked(self, apply: Callable[[ReliabilityData], tuple[bool, T]]) -> T:
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            data, identity = fsutil.read_bytes(self.path)
+            store = parse_reliability(data, self.path)
+            changed, result = apply(store)
+            if not changed:
+                return result
+            try:
+                fsutil.write_atomic(self.path, serialize_reliability(store), expected=identity, check=True)
+            except fsutil.StaleFileError:
+                continue  # the engine (or someone) rewrote it: start again from its version
+            return result
+        raise ConflictError(
+            f"{self.path}: the file kept changing while tandemctl tried to write it "
+            f"({MAX_WRITE_ATTEMPTS} attempts); nothing was written"
+        )
