@@ -39,7 +39,8 @@ class ReliabilityData:
 class ReliabilityBackend(Protocol):
     """What commands need from a reliability store; database backends plug in here."""
 
-    location: str
+    @property
+    def location(self) -> str: ...
 
     def load(self) -> ReliabilityData: ...
 

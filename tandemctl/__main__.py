@@ -1,0 +1,5 @@
+"""`python -m tandemctl`."""
+
+from tandemctl.cli import main
+
+main()

@@ -1,0 +1,23 @@
+"""`dead-letters list`: load the store once, select, page."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from tandemctl.query import DeadLetterQuery, list_dead_letters
+from tandemctl.store import ReliabilityBackend
+
+
+@dataclass(frozen=True)
+class ListOutcome:
+    """Matching dead letters exactly as stored, and the cursor when more remain."""
+
+    rows: list[dict[str, Any]]
+    next_cursor: dict[str, Any] | None
+    now_ms: int
+    source: str
+
+
+def run_list(backend: ReliabilityBackend, query: DeadLetterQuery, *, now_ms: int) -> ListOutcome:
+    store = backend.load()
+    page = list_dead_letters(store.dead_letters, query)
+    return ListOutcome(rows=page.rows, next_cursor=page.next_cursor, now_ms=now_ms, source=backend.location)

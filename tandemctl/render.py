@@ -1,0 +1,144 @@
+"""Turning outcomes into output: Rich tables for people, versioned JSON envelopes for scripts.
+
+The only module (with render_*.py) that imports Rich. Data goes to stdout, all else to stderr;
+record text is never interpreted as markup or terminal escapes.
+"""
+
+import csv
+import io
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from tandemctl.config import OutputFormat
+from tandemctl.dispositions import dead_letter_retry_dispatch_count, tenant_of
+from tandemctl.errors import TandemctlError
+from tandemctl.listing import ListOutcome
+from tandemctl.render_text import age, inert
+
+ENVELOPE_VERSION = 1
+STATUS_STYLES = {
+    "open": "bold red",
+    "retry_requested": "yellow",
+    "retrying": "cyan",
+    "ignored": "dim",
+    "linked_to_compensation": "magenta",
+    "resolved": "green",
+}
+
+
+def stdout_console() -> Console:
+    return Console(markup=False, highlight=False, emoji=False, soft_wrap=False)
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, markup=False, highlight=False, emoji=False)
+
+
+def write_stdout(data: bytes) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def envelope(command: str, *, ok: bool, exit_code: int, data: Any, errors: Sequence[dict[str, Any]] = (),
+             **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"version": ENVELOPE_VERSION, "command": command, "ok": ok,
+                            "exit_code": exit_code, "data": data, "errors": list(errors)}
+    body.update(extra)
+    return body
+
+
+def emit_envelope(body: dict[str, Any]) -> None:
+    write_stdout(orjson.dumps(body, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def error_entry(exc: TandemctlError) -> dict[str, Any]:
+    entry: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    entry.update({k: v for k, v in exc.details.items() if isinstance(v, str | int | float | bool | list | dict)})
+    return entry
+
+
+def emit_error(exc: TandemctlError, *, command: str, fmt: OutputFormat) -> None:
+    """One line on stderr; in JSON mode also the failure envelope on stdout."""
+    message(f"error: {exc.message}", style="red")
+    if fmt is OutputFormat.JSON:
+        emit_envelope(envelope(command, ok=False, exit_code=int(exc.exit_code), data=None,
+                               errors=[error_entry(exc)]))
+
+
+def message(text: str, *, style: str | None = None) -> None:
+    stderr_console().print(Text(inert(text), style=style or ""), soft_wrap=True)
+
+
+def emit_list(outcome: ListOutcome, *, fmt: OutputFormat, command: str) -> None:
+    if fmt is OutputFormat.JSON:
+        extra: dict[str, Any] = {"next": outcome.next_cursor} if outcome.next_cursor else {}
+        emit_envelope(envelope(command, ok=True, exit_code=0, data=outcome.rows, **extra))
+    elif fmt is OutputFormat.JSONL:
+        write_stdout(b"".join(orjson.dumps(row) + b"\n" for row in outcome.rows))
+    elif fmt is OutputFormat.CSV:
+        write_stdout(_csv(outcome.rows).encode("utf-8"))
+    else:
+        _table(outcome)
+
+
+CSV_COLUMNS = ("dead_letter_id", "status", "org_id", "workspace_id", "deployment_id", "run_id",
+               "source_type", "source_id", "attempts", "retry_dispatch_count", "created_at_ms",
+               "updated_at_ms", "operator_disposition", "reason")
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        tenant = tenant_of(row)
+        writer.writerow([
+            row["dead_letter_id"], row["status"], tenant.get("org_id"), tenant.get("workspace_id"),
+            tenant.get("deployment_id", ""), row.get("run_id", ""), row["source_type"], row["source_id"],
+            row.get("attempts", 0), dead_letter_retry_dispatch_count(row), row["created_at_ms"],
+            row["updated_at_ms"], row.get("operator_disposition", ""), row["reason"],
+        ])
+    return buffer.getvalue()
+
+
+def _tenant_label(row: dict[str, Any]) -> str:
+    tenant = tenant_of(row)
+    label = f"{tenant.get('org_id')}/{tenant.get('workspace_id')}"
+    return f"{label}/{tenant['deployment_id']}" if tenant.get("deployment_id") else label
+
+
+def _table(outcome: ListOutcome) -> None:
+    table = Table(box=None, pad_edge=False, header_style="bold", expand=False)
+    table.add_column("ID", overflow="ellipsis", no_wrap=True, max_width=34)
+    table.add_column("STATUS", no_wrap=True)
+    table.add_column("TENANT", overflow="ellipsis", no_wrap=True, max_width=18)
+    table.add_column("RUN", overflow="ellipsis", no_wrap=True, max_width=20)
+    table.add_column("SOURCE", overflow="ellipsis", no_wrap=True, max_width=12)
+    table.add_column("ATT", justify="right", no_wrap=True)
+    table.add_column("DISP", justify="right", no_wrap=True)
+    table.add_column("AGE", justify="right", no_wrap=True)
+    table.add_column("REASON", overflow="ellipsis", no_wrap=True, min_width=12)
+    for row in outcome.rows:
+        status = row["status"]
+        table.add_row(
+            Text(inert(row["dead_letter_id"])), Text(status, style=STATUS_STYLES.get(status, "")),
+            Text(inert(_tenant_label(row))), Text(inert(row.get("run_id") or "-")),
+            Text(inert(row["source_type"])), str(row.get("attempts", 0)),
+            str(dead_letter_retry_dispatch_count(row)), age(outcome.now_ms, row["created_at_ms"]),
+            Text(inert(row["reason"])),
+        )
+    if outcome.rows:
+        stdout_console().print(table)
+    summary = f"{len(outcome.rows)} dead letter(s)"
+    if outcome.next_cursor:
+        summary += f"; more remain: --after-id {outcome.next_cursor['after_id']}"
+        if "before_created_at_ms" in outcome.next_cursor:
+            summary += f" --before-created-at-ms {outcome.next_cursor['before_created_at_ms']}"
+    message(summary, style="dim")
