@@ -113,6 +113,27 @@ class StaleFileError(Exception):
     """The target changed between our read and our rename (another writer)."""
 
 
+def remove_stale_temps(path: Path) -> list[Path]:
+    """Delete temp files a killed tandemctl left next to `path` (their pid is gone)."""
+    removed: list[Path] = []
+    for temp in path.parent.glob(f".{path.name}.*{TEMP_MARK}"):
+        pid_text = temp.name[len(path.name) + 2:].split(".", 1)[0]
+        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            _unlink_quietly(temp)
+            removed.append(temp)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def fsync_dir(directory: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY)

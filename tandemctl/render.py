@@ -88,6 +88,7 @@ def emit_list(outcome: ListOutcome, *, fmt: OutputFormat, command: str) -> None:
         _table(outcome)
 
 
+SOURCE_LABELS = {"tool_effect": "effect", "stateful_wait": "wait"}
 CSV_COLUMNS = ("dead_letter_id", "status", "org_id", "workspace_id", "deployment_id", "run_id",
                "source_type", "source_id", "attempts", "retry_dispatch_count", "created_at_ms",
                "updated_at_ms", "operator_disposition", "reason")
@@ -115,22 +116,25 @@ def _tenant_label(row: dict[str, Any]) -> str:
 
 
 def _table(outcome: ListOutcome) -> None:
-    table = Table(box=None, pad_edge=False, header_style="bold", expand=False)
-    table.add_column("ID", overflow="ellipsis", no_wrap=True, max_width=34)
-    table.add_column("STATUS", no_wrap=True)
-    table.add_column("TENANT", overflow="ellipsis", no_wrap=True, max_width=18)
-    table.add_column("RUN", overflow="ellipsis", no_wrap=True, max_width=20)
-    table.add_column("SOURCE", overflow="ellipsis", no_wrap=True, max_width=12)
-    table.add_column("ATT", justify="right", no_wrap=True)
-    table.add_column("DISP", justify="right", no_wrap=True)
-    table.add_column("AGE", justify="right", no_wrap=True)
-    table.add_column("REASON", overflow="ellipsis", no_wrap=True, min_width=12)
+    # Fixed small columns keep their width; flexible ones share the rest by ratio, so the
+    # table stays whole (every column visible) down to 80 columns.
+    table = Table(box=None, pad_edge=False, header_style="bold", expand=True, collapse_padding=True,
+                  padding=(0, 1, 0, 0))
+    table.add_column("ID", overflow="ellipsis", no_wrap=True, ratio=3, min_width=12)
+    table.add_column("STATUS", overflow="ellipsis", no_wrap=True, min_width=8, max_width=15)
+    table.add_column("TENANT", overflow="ellipsis", no_wrap=True, ratio=2, min_width=7)
+    table.add_column("RUN", overflow="ellipsis", no_wrap=True, ratio=2, min_width=8)
+    table.add_column("SOURCE", overflow="ellipsis", no_wrap=True, min_width=6, max_width=6)
+    table.add_column("ATT", justify="right", no_wrap=True, min_width=3)
+    table.add_column("DISP", justify="right", no_wrap=True, min_width=4)
+    table.add_column("AGE", justify="right", no_wrap=True, min_width=5)
+    table.add_column("REASON", overflow="ellipsis", no_wrap=True, ratio=4, min_width=10)
     for row in outcome.rows:
         status = row["status"]
         table.add_row(
             Text(inert(row["dead_letter_id"])), Text(status, style=STATUS_STYLES.get(status, "")),
             Text(inert(_tenant_label(row))), Text(inert(row.get("run_id") or "-")),
-            Text(inert(row["source_type"])), str(row.get("attempts", 0)),
+            Text(inert(SOURCE_LABELS.get(row["source_type"], row["source_type"]))), str(row.get("attempts", 0)),
             str(dead_letter_retry_dispatch_count(row)), age(outcome.now_ms, row["created_at_ms"]),
             Text(inert(row["reason"])),
         )

@@ -120,6 +120,7 @@ class JsonFileBackend:
                lock_timeout: float) -> T:
         """Lock, read, apply, write; re-read and re-apply if another writer got in between."""
         with fsutil.exclusive_lock(self.path, lock_timeout):
+            fsutil.remove_stale_temps(self.path)
             return self.mutate_locked(apply)
 
     def mutate_locked(self, apply: Callable[[ReliabilityData], tuple[bool, T]]) -> T:
