@@ -1,0 +1,1 @@
+complete --command tandemctl --no-files --arguments "(env _TANDEMCTL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) tandemctl)" --condition "env _TANDEMCTL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) tandemctl"
