@@ -49,12 +49,32 @@ def parse_strict(data: bytes, path: Path, *, canonical_hint: bool = True) -> Any
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise CorruptStateError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    if canonical_hint and dumps_pretty(value) == data:
+    pretty = dumps_pretty(value)
+    if _too_deep(pretty):
+        raise CorruptStateError(f"{path}: JSON nested deeper than {MAX_DEPTH} levels; the engine's parser rejects it")
+    if canonical_hint and pretty == data:
         return value
     duplicate = find_duplicate_key(data)
     if duplicate is not None:
         raise CorruptStateError(f"{path}: duplicate key {duplicate!r} in one JSON object")
     return value
+
+
+# serde_json's default recursion limit: entering the 128th nested array/object fails.
+MAX_DEPTH = 127
+_DEEP_INDENT = b"\n" + b" " * (2 * MAX_DEPTH)
+
+
+def _too_deep(pretty: bytes) -> bool:
+    """In 2-space pretty output, a container opened at indent 2*127 is the 128th level."""
+    start = pretty.find(_DEEP_INDENT)
+    while start != -1:
+        line_end = pretty.find(b"\n", start + 1)
+        line = pretty[start + 1:line_end if line_end != -1 else len(pretty)].lstrip(b" ")
+        if line[:1] in (b"[", b"{") or line.rstrip(b",").endswith((b"[", b"{", b"[]", b"{}")):
+            return True
+        start = pretty.find(_DEEP_INDENT, start + 1)
+    return False
 
 
 def find_duplicate_key(data: bytes) -> str | None:

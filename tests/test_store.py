@@ -278,3 +278,18 @@ def test_any_json_is_accepted_inside_metadata(tmp_path: Path) -> None:
     rows = [dead_letter("d1", metadata=[1, "x", None, {"deep": [{"x": 1.25}]}]), dead_letter("d2", metadata="text")]
     store = parse_reliability(json.dumps({"dead_letters": rows}).encode(), tmp_path / "s.json")
     assert len(store.dead_letters) == 2
+
+
+def _nest(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def test_nesting_beyond_serde_recursion_limit_is_refused(tmp_path: Path) -> None:
+    ok = {"dead_letters": [dead_letter("d1", metadata=_nest(124))]}  # 1 + 1 + 1 + 124 = 127 levels
+    parse_reliability(json.dumps(ok).encode(), tmp_path / "s.json")
+    deep = {"dead_letters": [dead_letter("d1", metadata=_nest(125))]}
+    with pytest.raises(CorruptStateError, match="nested deeper than 127"):
+        parse_reliability(json.dumps(deep).encode(), tmp_path / "s.json")
