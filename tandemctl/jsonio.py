@@ -49,9 +49,13 @@ def parse_strict(data: bytes, path: Path, *, canonical_hint: bool = True) -> Any
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise CorruptStateError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    pretty = dumps_pretty(value)
+    too_deep = CorruptStateError(f"{path}: JSON nested deeper than {MAX_DEPTH} levels; the engine's parser rejects it")
+    try:
+        pretty = dumps_pretty(value)
+    except TypeError:  # orjson refuses to write past 254 levels: far beyond serde's limit
+        raise too_deep from None
     if _too_deep(pretty):
-        raise CorruptStateError(f"{path}: JSON nested deeper than {MAX_DEPTH} levels; the engine's parser rejects it")
+        raise too_deep
     if canonical_hint and pretty == data:
         return value
     duplicate = find_duplicate_key(data)
