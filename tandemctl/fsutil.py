@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tandemctl import faults
+from tandemctl import faults, limits
 from tandemctl.errors import BusyError, CorruptStateError, WriteError
 
 LOCK_SUFFIX = ".tandemctl.lock"
@@ -42,6 +42,7 @@ def read_bytes(path: Path) -> tuple[bytes | None, FileIdentity | None]:
             st = os.fstat(handle.fileno())
             if not stat.S_ISREG(st.st_mode):
                 raise CorruptStateError(f"{path}: not a regular file")
+            limits.check_size(path, st.st_size)
             data = handle.read()
     except FileNotFoundError:
         return None, None

@@ -115,3 +115,14 @@ def test_table_is_readable_at_80_columns(tandemctl, state: StateDir) -> None:
     lines = result.stdout.splitlines()
     assert lines and all(len(line) <= 80 for line in lines)
     assert "STATUS" in lines[0] and "open" in result.stdout
+
+
+def test_store_beyond_memory_budget_is_refused_cleanly(tandemctl, state: StateDir) -> None:
+    data = write_store(state.reliability, [dead_letter(f"dead-{i}", reason="x" * 2000) for i in range(600)])
+    assert len(data) > 1024 * 1024
+    result = tandemctl("-o", "json", "dead-letters", "list", env={"TANDEMCTL_MAX_STATE_MB": "1"})
+    assert result.exit_code == 5
+    assert "more than tandemctl can load safely" in result.stderr and str(state.reliability) in result.stderr
+    assert result.json()["errors"][0]["code"] == "unsupported_state"
+    assert state.reliability.read_bytes() == data
+    assert tandemctl("-o", "json", "dead-letters", "list", env={"TANDEMCTL_MAX_STATE_MB": "2"}).exit_code == 0
