@@ -1,6 +1,7 @@
 """Atomic, locked file writes: unique temp file, fsync, identity check, rename, dir fsync."""
 
 import contextlib
+import errno
 import fcntl
 import os
 import secrets
@@ -36,24 +37,37 @@ class FileIdentity:
 
 
 def read_bytes(path: Path) -> tuple[bytes | None, FileIdentity | None]:
-    """Read a state file and the identity it had; (None, None) when it does not exist."""
+    """Read a state file and the identity it had; (None, None) when it does not exist.
+
+    A symlinked state file is refused: following it could read (and our rename would then
+    silently replace) something outside the data dir.
+    """
     try:
-        with open(path, "rb") as handle:
-            st = os.fstat(handle.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise CorruptStateError(f"{path}: not a regular file")
-            limits.check_size(path, st.st_size)
-            data = handle.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
         return None, None
-    except IsADirectoryError:
-        raise CorruptStateError(f"{path}: is a directory, expected a file") from None
-    except PermissionError as exc:
-        raise CorruptStateError(f"{path}: cannot be read: {exc.strerror}") from None
     except OSError as exc:
-        raise CorruptStateError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-    identity = FileIdentity(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-    return data, identity
+        raise CorruptStateError(_open_error(path, exc)) from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise CorruptStateError(f"{path}: is {kind}, expected a file")
+    with os.fdopen(fd, "rb") as handle:
+        limits.check_size(path, st.st_size)
+        try:
+            data = handle.read()
+        except OSError as exc:
+            raise CorruptStateError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    return data, FileIdentity(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _open_error(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP or path.is_symlink():
+        return f"{path}: is a symbolic link (to {path.readlink()}); tandemctl does not follow linked state files"
+    if exc.errno == errno.EISDIR:
+        return f"{path}: is a directory, expected a file"
+    return f"{path}: cannot be read: {exc.strerror or exc}"
 
 
 def temp_path_for(path: Path) -> Path:

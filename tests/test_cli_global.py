@@ -126,3 +126,18 @@ def test_store_beyond_memory_budget_is_refused_cleanly(tandemctl, state: StateDi
     assert result.json()["errors"][0]["code"] == "unsupported_state"
     assert state.reliability.read_bytes() == data
     assert tandemctl("-o", "json", "dead-letters", "list", env={"TANDEMCTL_MAX_STATE_MB": "2"}).exit_code == 0
+
+
+def test_symlinked_store_pointing_outside_is_refused(tandemctl, state: StateDir, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.json"
+    data = write_store(outside, [dead_letter("dead-1")])
+    state.reliability.symlink_to(outside)
+    result = tandemctl("dead-letters", "list")
+    assert result.exit_code == 5 and "symbolic link" in result.stderr and str(outside) in result.stderr
+    assert state.reliability.is_symlink() and outside.read_bytes() == data
+
+
+def test_read_only_store_can_still_be_listed(tandemctl, state: StateDir) -> None:
+    write_store(state.reliability, [dead_letter("dead-1")])
+    state.reliability.chmod(0o444)
+    assert tandemctl("-o", "json", "dead-letters", "list").exit_code == 0
