@@ -115,31 +115,40 @@ def _tenant_label(row: dict[str, Any]) -> str:
     return f"{label}/{tenant['deployment_id']}" if tenant.get("deployment_id") else label
 
 
+WIDE = 140  # below this, the table keeps what a person needs to act: full id, status, tenant, age, reason
+
+
 def _table(outcome: ListOutcome) -> None:
-    # Fixed small columns keep their width; flexible ones share the rest by ratio, so the
-    # table stays whole (every column visible) down to 80 columns.
+    console = stdout_console()
+    wide = console.width >= WIDE
+    id_width = max((len(row["dead_letter_id"]) for row in outcome.rows), default=2)
+    # Ids are what operators copy into the next command: never truncate them.
     table = Table(box=None, pad_edge=False, header_style="bold", expand=True, collapse_padding=True,
                   padding=(0, 1, 0, 0))
-    table.add_column("ID", overflow="ellipsis", no_wrap=True, ratio=3, min_width=12)
-    table.add_column("STATUS", overflow="ellipsis", no_wrap=True, min_width=8, max_width=15)
+    table.add_column("ID", no_wrap=True, min_width=min(id_width, 48), overflow="fold")
+    table.add_column("STATUS", overflow="ellipsis", no_wrap=True, min_width=8, max_width=22 if wide else 15)
     table.add_column("TENANT", overflow="ellipsis", no_wrap=True, ratio=2, min_width=7)
-    table.add_column("RUN", overflow="ellipsis", no_wrap=True, ratio=2, min_width=8)
-    table.add_column("SOURCE", overflow="ellipsis", no_wrap=True, min_width=6, max_width=6)
-    table.add_column("ATT", justify="right", no_wrap=True, min_width=3)
-    table.add_column("DISP", justify="right", no_wrap=True, min_width=4)
-    table.add_column("AGE", justify="right", no_wrap=True, min_width=5)
-    table.add_column("REASON", overflow="ellipsis", no_wrap=True, ratio=4, min_width=10)
+    if wide:
+        table.add_column("RUN", overflow="ellipsis", no_wrap=True, ratio=3, min_width=8)
+        table.add_column("SOURCE", no_wrap=True)
+        table.add_column("ATT", justify="right", no_wrap=True)
+    table.add_column("DISP", justify="right", no_wrap=True)
+    table.add_column("AGE", justify="right", no_wrap=True, min_width=4)
+    table.add_column("REASON", overflow="ellipsis", no_wrap=True, ratio=4, min_width=8)
     for row in outcome.rows:
         status = row["status"]
-        table.add_row(
+        cells: list[Text | str] = [
             Text(inert(row["dead_letter_id"])), Text(status, style=STATUS_STYLES.get(status, "")),
-            Text(inert(_tenant_label(row))), Text(inert(row.get("run_id") or "-")),
-            Text(inert(SOURCE_LABELS.get(row["source_type"], row["source_type"]))), str(row.get("attempts", 0)),
-            str(dead_letter_retry_dispatch_count(row)), age(outcome.now_ms, row["created_at_ms"]),
-            Text(inert(row["reason"])),
-        )
+            Text(inert(_tenant_label(row)))]
+        if wide:
+            cells += [Text(inert(row.get("run_id") or "-")),
+                      Text(inert(SOURCE_LABELS.get(row["source_type"], row["source_type"]))),
+                      str(row.get("attempts", 0))]
+        cells += [str(dead_letter_retry_dispatch_count(row)), age(outcome.now_ms, row["created_at_ms"]),
+                  Text(inert(row["reason"]))]
+        table.add_row(*cells)
     if outcome.rows:
-        stdout_console().print(table)
+        console.print(table)
     summary = f"{len(outcome.rows)} dead letter(s)"
     if outcome.next_cursor:
         summary += f"; more remain: --after-id {outcome.next_cursor['after_id']}"
