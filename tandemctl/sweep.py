@@ -1,0 +1,138 @@
+"""`run_sweep`: the engine's dead-letter retry dispatcher run offline, with the files left as
+the server leaves them for its next start (spec 02 §6.2), crash-safe through a redo intent.
+
+The caller must first make sure no engine is live (`engine_guard.check_engine_idle`): a live
+engine holds the runs and the audit tail in memory and runs this dispatcher itself.
+"""
+
+import uuid
+from typing import Any
+
+from tandemctl import fsutil
+from tandemctl.audit import AuditTail, event_line, read_audit_tail
+from tandemctl.definitions import Definitions
+from tandemctl.dispatcher import DeadLetterBook
+from tandemctl.errors import ConflictError, UsageError
+from tandemctl.paths import StatePaths
+from tandemctl.run_records import run_validation_error
+from tandemctl.runs import RunStore, load_hot_runs, shard_bytes
+from tandemctl.store import JsonFileBackend, parse_reliability, serialize_reliability
+from tandemctl.sweep_intent import (
+    apply_dead_letter_changes,
+    intent_path,
+    read_intent,
+    remove_intent,
+    roll_forward,
+    write_intent,
+)
+from tandemctl.sweep_plan import DispatchedItem, SkippedItem, SweepChanges, SweepOutcome, SweepState, plan_sweep
+
+__all__ = ["DispatchedItem", "SkippedItem", "SweepOutcome", "load_sweep_state", "run_sweep"]
+Row = dict[str, Any]
+
+
+def run_sweep(paths: StatePaths, *, now_ms: int, dry_run: bool, max_dispatches: int | None,
+              tenant: Row | None, lock_timeout: float) -> SweepOutcome:
+    """One dispatcher sweep at `now_ms`. `tenant` limits it to the dead letters that tenant sees;
+    `max_dispatches` caps dispatches (not resolves or exhausts); `dry_run` writes nothing."""
+    if max_dispatches is not None and max_dispatches < 0:
+        raise UsageError(f"--max must be 0 or more, got {max_dispatches}")
+    if dry_run:
+        return _plan_only(paths, now_ms, max_dispatches, tenant)
+    with fsutil.exclusive_lock(paths.runs_file, lock_timeout), \
+            fsutil.exclusive_lock(paths.reliability_file, lock_timeout):
+        for path in (paths.runs_file, paths.reliability_file, intent_path(paths)):
+            fsutil.remove_stale_temps(path)  # left by a killed sweep; never the engine's files
+        interrupted = read_intent(paths)
+        if interrupted is not None:
+            state = load_sweep_state(paths)
+            _persist(paths, state, roll_forward(state, interrupted))
+            remove_intent(paths)
+        state = load_sweep_state(paths)
+        outcome, changes = plan_sweep(state, now_ms=now_ms, max_dispatches=max_dispatches, tenant=tenant,
+                                      new_event_id=_new_event_id)
+        if changes:
+            write_intent(paths, changes, now_ms)
+            _persist(paths, state, changes)
+            remove_intent(paths)
+        return outcome
+
+
+def _plan_only(paths: StatePaths, now_ms: int, max_dispatches: int | None, tenant: Row | None) -> SweepOutcome:
+    """A dry run reads without locking; a pending intent is rolled forward in memory only."""
+    state = load_sweep_state(paths)
+    interrupted = read_intent(paths)
+    if interrupted is not None:
+        roll_forward(state, interrupted)
+    outcome, _ = plan_sweep(state, now_ms=now_ms, max_dispatches=max_dispatches, tenant=tenant,
+                            new_event_id=_new_event_id)
+    outcome.dry_run = True
+    return outcome
+
+
+def _new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+def load_sweep_state(paths: StatePaths) -> SweepState:
+    """Everything one sweep reads: hot runs (shards on demand), definitions (on demand),
+    the reliability store and the audit tail."""
+    hot = load_hot_runs(paths.runs_file)
+    data, identity = fsutil.read_bytes(paths.reliability_file)
+    reliability = parse_reliability(data, paths.reliability_file)
+    entries = list(hot.entries.values())  # as loaded, before this sweep changes any
+    definitions = Definitions(paths.definitions_dir, paths.legacy_definitions_file, lambda: _snapshot_runs(entries))
+    return SweepState(
+        runs=RunStore(hot, paths.shard_root),
+        definitions=definitions,
+        reliability=reliability,
+        reliability_identity=identity,
+        dead_letters=DeadLetterBook(reliability.dead_letters),
+        audit=read_audit_tail(paths.audit_file),
+    )
+
+
+def _snapshot_runs(entries: list[Row]) -> list[Row]:
+    """Hot runs with a valid snapshot: the only ones the definition override looks at."""
+    return [run for run in entries if run.get("automation_snapshot") is not None and run_validation_error(run) is None]
+
+
+def _persist(paths: StatePaths, state: SweepState, changes: SweepChanges) -> None:
+    """Write each file once, in the server's order: shards and the hot runs file, the audit
+    lines, then the dead letters."""
+    for change in changes.runs.values():
+        fsutil.write_atomic(paths.shard_root / change.shard, shard_bytes(change.record))
+    if changes.runs:
+        hot = state.runs.hot
+        try:
+            fsutil.write_atomic(paths.runs_file, hot.serialize(), expected=hot.identity, check=True)
+        except fsutil.StaleFileError:
+            raise ConflictError(f"{paths.runs_file}: changed while tandemctl swept; "
+                                "run the sweep again to finish (its intent is kept)") from None
+    if changes.audit:
+        fsutil.append_durable(paths.audit_file, _audit_bytes(state.audit, changes.audit))
+    if changes.dead_letters:
+        _write_dead_letters(paths, state, changes)
+
+
+def _write_dead_letters(paths: StatePaths, state: SweepState, changes: SweepChanges) -> None:
+    """Write the store as planned; if it changed since it was read (it should not: we hold the
+    lock and the engine is stopped), re-read it and apply only rows still in their prior state."""
+    try:
+        fsutil.write_atomic(paths.reliability_file, serialize_reliability(state.reliability),
+                            expected=state.reliability_identity, check=True)
+    except fsutil.StaleFileError:
+        JsonFileBackend(paths.reliability_file).mutate_locked(
+            lambda store: (bool(apply_dead_letter_changes(store.dead_letters, changes.dead_letters)), None)
+        )
+
+
+def _audit_bytes(tail: AuditTail, events: list[Row]) -> bytes:
+    """All new lines in one append. A torn last line that is the start of our first line (an
+    earlier append cut short) is completed; any other unterminated tail is closed first."""
+    data = b"".join(event_line(event) for event in events)
+    partial = tail.partial_line
+    if not partial:
+        return data
+    return data[len(partial):] if data.startswith(partial) else b"\n" + data
+
