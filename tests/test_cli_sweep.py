@@ -76,7 +76,7 @@ def test_explicit_tenant_restricts_the_sweep(tandemctl, sample: StateDir) -> Non
 
 
 class _Health(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self.send_response(200)
         self.end_headers()
         self.wfile.write(b'{"ready":true}')
