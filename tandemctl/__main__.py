@@ -1,5 +1,5 @@
 """`python -m tandemctl`."""
 
-from tandemctl.cli import main
+from tandemctl.entry import main
 
 main()

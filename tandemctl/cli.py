@@ -9,16 +9,28 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tandemctl import __version__, render
-from tandemctl.config import ENV_ACTOR, ENV_CONFIG, ENV_OUTPUT, ENV_STATE_DIR, ENV_TENANT, OutputFormat
+from tandemctl import __version__
+from tandemctl.constants import (
+    DEFAULT_LIMIT,
+    ENV_ACTOR,
+    ENV_CONFIG,
+    ENV_OUTPUT,
+    ENV_STATE_DIR,
+    ENV_TENANT,
+    OutputFormat,
+)
 from tandemctl.errors import EXIT_CODE_HELP, ExitCode, TandemctlError
-from tandemctl.invocation import Invocation, RootOptions, SelectorOptions, build_query, describe_paths, resolve
-from tandemctl.listing import run_list
-from tandemctl.query import DEFAULT_LIMIT
+from tandemctl.options import RootOptions, SelectorOptions
+
+if TYPE_CHECKING:
+    from tandemctl.invocation import Invocation
+
+# Core and rendering modules (pydantic, rich, orjson) are imported inside the commands, so that
+# `--help` and shell completion do not pay for them.
 
 app = typer.Typer(
     name="tandemctl", no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
@@ -62,8 +74,11 @@ def root(
     )
 
 
-def run_command(ctx: typer.Context, command: str, body: Callable[[Invocation], int]) -> None:
+def run_command(ctx: typer.Context, command: str, body: "Callable[[Invocation], int]") -> None:
     """The single translation point from TandemctlError (and interrupts) to exit codes."""
+    from tandemctl import render
+    from tandemctl.invocation import describe_paths, resolve
+
     options: RootOptions = ctx.find_root().obj or RootOptions()
     fmt = options.output or OutputFormat(os.environ.get(ENV_OUTPUT, "table") or "table")
     try:
@@ -128,7 +143,11 @@ def list_command(
     """
     sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)
 
-    def body(inv: Invocation) -> int:
+    def body(inv: "Invocation") -> int:
+        from tandemctl import render
+        from tandemctl.invocation import build_query
+        from tandemctl.listing import run_list
+
         query = build_query(inv, sel, after_id=after_id, before_created_at_ms=before_created_at_ms, limit=limit)
         render.emit_list(run_list(inv.backend(), query, now_ms=inv.now_ms), fmt=inv.output,
                          command="dead-letters list")

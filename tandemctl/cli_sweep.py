@@ -3,15 +3,14 @@
 import signal
 import threading
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tandemctl.cli import app, run_command
-from tandemctl.durations import parse_duration_ms
-from tandemctl.invocation import Invocation, read_now_ms
-from tandemctl.render_sweep import emit_audit, emit_sweep
-from tandemctl.sweeping import SweepRequest, audit_verify, sweep_loop, sweep_once
+
+if TYPE_CHECKING:
+    from tandemctl.invocation import Invocation
 
 audit_app = typer.Typer(no_args_is_help=True, help="The protected audit ledger.")
 app.add_typer(audit_app, name="audit")
@@ -56,7 +55,12 @@ def sweep_command(
     Example: tandemctl sweep --once --dry-run
     """
 
-    def body(inv: Invocation) -> int:
+    def body(inv: "Invocation") -> int:
+        from tandemctl.durations import parse_duration_ms
+        from tandemctl.invocation import read_now_ms
+        from tandemctl.render_sweep import emit_sweep
+        from tandemctl.sweeping import SweepRequest, sweep_loop, sweep_once
+
         request = SweepRequest(dry_run=dry_run, max_dispatches=max_dispatches,
                                lock_timeout=inv.lock_timeout if lock_timeout is None else lock_timeout,
                                engine_url=engine_url, skip_if_engine_live=skip_if_engine_live)
@@ -83,7 +87,10 @@ def audit_verify_command(ctx: typer.Context) -> None:
     Example: tandemctl audit verify
     """
 
-    def body(inv: Invocation) -> int:
+    def body(inv: "Invocation") -> int:
+        from tandemctl.render_sweep import emit_audit
+        from tandemctl.sweeping import audit_verify
+
         path = inv.paths.audit_file
         return emit_audit(audit_verify(path), path=path, fmt=inv.output)
 

@@ -3,29 +3,26 @@
 import os
 import tomllib
 from collections.abc import Mapping
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from tandemctl.constants import (
+    DEFAULT_TENANT,
+    ENV_ACTOR,
+    ENV_CONFIG,
+    ENV_ENGINE_URL,
+    ENV_NOW_MS,
+    ENV_OUTPUT,
+    ENV_STATE_DIR,
+    ENV_TENANT,
+    OutputFormat,
+)
 from tandemctl.errors import UsageError
 
-ENV_STATE_DIR: Final = "TANDEM_STATE_DIR"
-ENV_TENANT: Final = "TANDEMCTL_TENANT"
-ENV_OUTPUT: Final = "TANDEMCTL_OUTPUT"
-ENV_ACTOR: Final = "TANDEMCTL_ACTOR"
-ENV_CONFIG: Final = "TANDEMCTL_CONFIG"
-ENV_NOW_MS: Final = "TANDEMCTL_NOW_MS"
-ENV_ENGINE_URL: Final = "TANDEM_ENGINE_URL"
-DEFAULT_TENANT: Final = "local/local"
-
-
-class OutputFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    JSONL = "jsonl"
-    CSV = "csv"
+__all__ = ["DEFAULT_TENANT", "ENV_ACTOR", "ENV_CONFIG", "ENV_ENGINE_URL", "ENV_NOW_MS", "ENV_OUTPUT",
+           "ENV_STATE_DIR", "ENV_TENANT", "FileSettings", "OutputFormat", "load_file_settings", "parse_tenant"]
 
 
 class FileSettings(BaseModel):

@@ -11,34 +11,20 @@ from typing import Any
 from tandemctl.config import (
     DEFAULT_TENANT,
     ENV_NOW_MS,
-    OutputFormat,
     load_file_settings,
     login_user,
     parse_tenant,
 )
+from tandemctl.constants import DEFAULT_LIMIT, OutputFormat
 from tandemctl.durations import parse_duration_ms
 from tandemctl.errors import UsageError
+from tandemctl.options import RootOptions as RootOptions
+from tandemctl.options import SelectorOptions as SelectorOptions
 from tandemctl.paths import StatePaths, resolve_state_paths
-from tandemctl.query import DEFAULT_LIMIT, DeadLetterQuery
+from tandemctl.query import DeadLetterQuery
 from tandemctl.store import JsonFileBackend, ReliabilityBackend
 
 DEFAULT_LOCK_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True)
-class RootOptions:
-    """Global options exactly as given (None = not given); resolved lazily in `resolve`."""
-
-    state_dir: str | None = None
-    reliability_file: str | None = None
-    tenant: str | None = None
-    all_tenants: bool = False
-    output: OutputFormat | None = None
-    actor: str | None = None
-    config: str | None = None
-    verbose: int = 0
-    quiet: bool = False
-    argv: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,19 +75,6 @@ def resolve(options: RootOptions, env: Mapping[str, str] | None = None) -> Invoc
         lock_timeout=settings.lock_timeout if settings.lock_timeout is not None else DEFAULT_LOCK_TIMEOUT,
         engine_url=settings.engine_url, argv=options.argv, env=env,
     )
-
-
-@dataclass(frozen=True)
-class SelectorOptions:
-    """The selector flags shared by `list` and every bulk action."""
-
-    statuses: tuple[str, ...] = ()
-    run_id: str | None = None
-    source_type: str | None = None
-    active_only: bool = False
-    since: str | None = None
-    older_than: str | None = None
-    reason_match: str | None = None
 
 
 def build_query(inv: Invocation, sel: SelectorOptions, *, after_id: str | None = None,

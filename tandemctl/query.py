@@ -6,10 +6,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from tandemctl.constants import DEFAULT_LIMIT
 from tandemctl.dispositions import dead_letter_superseded_by_success, visible_to_tenant
 
 Row = dict[str, Any]
-DEFAULT_LIMIT = 250
 
 
 def normalize_filter(value: str | None) -> str | None:
@@ -41,7 +41,7 @@ class DeadLetterQuery:
     def has_filter(self) -> bool:
         """True when something narrows the selection (used to demand --all for bulk)."""
         return bool(
-            self.statuses or normalize_filter(self.run_id) or normalize_filter(self.source_type)
+            _status_set(self.statuses) or normalize_filter(self.run_id) or normalize_filter(self.source_type)
             or self.active_only or self.created_after_ms is not None
             or self.created_before_ms is not None or self.reason_pattern is not None
         )

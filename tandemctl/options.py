@@ -1,0 +1,34 @@
+"""Global and selector options exactly as given on the command line (no heavy imports)."""
+
+from dataclasses import dataclass
+
+from tandemctl.constants import OutputFormat
+
+
+@dataclass(frozen=True)
+class RootOptions:
+    """Global options exactly as given (None = not given); resolved lazily in `resolve`."""
+
+    state_dir: str | None = None
+    reliability_file: str | None = None
+    tenant: str | None = None
+    all_tenants: bool = False
+    output: OutputFormat | None = None
+    actor: str | None = None
+    config: str | None = None
+    verbose: int = 0
+    quiet: bool = False
+    argv: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SelectorOptions:
+    """The selector flags shared by `list` and every bulk action."""
+
+    statuses: tuple[str, ...] = ()
+    run_id: str | None = None
+    source_type: str | None = None
+    active_only: bool = False
+    since: str | None = None
+    older_than: str | None = None
+    reason_match: str | None = None
