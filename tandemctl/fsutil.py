@@ -11,11 +11,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tandemctl import faults, limits
+from tandemctl import faults, limits, renameat
 from tandemctl.errors import BusyError, CorruptStateError, WriteError
 
 LOCK_SUFFIX = ".tandemctl.lock"
 TEMP_MARK = ".tandemctl.tmp"
+ENGINE_TEMP_SUFFIX = ".tmp"  # the engine's fixed temp name: `stateful_reliability.json.tmp`
+ENGINE_TEMP_FRESH_NS = 2_000_000_000
+ENGINE_TEMP_WAIT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -76,11 +79,12 @@ def temp_path_for(path: Path) -> Path:
 
 
 def write_atomic(path: Path, data: bytes, *, expected: FileIdentity | None = None,
-                 check: bool = False) -> None:
+                 check: bool = False) -> FileIdentity:
     """Replace `path` with `data` atomically; with `check`, refuse if it changed since read.
 
     Raises `StaleFileError` when `check` is set and the file's identity no longer matches.
-    On any failure the old file is untouched and the temp file is removed.
+    On any failure the old file is untouched and the temp file is removed. Returns the
+    identity of the file written (taken from the temp file, so no later writer can alias it).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _mode_of(path)
@@ -92,12 +96,16 @@ def write_atomic(path: Path, data: bytes, *, expected: FileIdentity | None = Non
             faults.checkpoint(f"write {path.name}")
             os.fsync(fd)
             faults.checkpoint(f"fsync {path.name}")
+            st = os.fstat(fd)
         finally:
             os.close(fd)
         os.chmod(temp, mode)
-        if check and FileIdentity.of(path) != expected:
+        if check and (engine_writing(path, now_ns=st.st_mtime_ns) or FileIdentity.of(path) != expected):
             raise StaleFileError(str(path))
-        os.replace(temp, path)
+        if check and expected is not None:
+            _replace_expected(temp, path, expected)
+        else:
+            os.replace(temp, path)
         faults.checkpoint(f"rename {path.name}")
     except StaleFileError:
         _unlink_quietly(temp)
@@ -106,6 +114,49 @@ def write_atomic(path: Path, data: bytes, *, expected: FileIdentity | None = Non
         _unlink_quietly(temp)
         raise WriteError(f"{path}: write failed: {exc.strerror or exc}; the file was left unchanged") from None
     fsync_dir(path.parent)
+    return FileIdentity(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def engine_writing(path: Path, *, now_ns: int) -> bool:
+    """Whether the engine is between writing its fixed `<name>.tmp` and renaming it over `path`.
+
+    If so, wait (briefly) for that rename: a rename of ours now would race it. A temp file
+    older than ENGINE_TEMP_FRESH_NS (by the filesystem's clock, `now_ns`) is a leftover of a
+    crashed engine and is ignored.
+    """
+    engine_temp = path.with_name(path.name + ENGINE_TEMP_SUFFIX)
+    deadline = time.monotonic() + ENGINE_TEMP_WAIT_S
+    seen = False
+    while True:
+        try:
+            mtime_ns = engine_temp.stat().st_mtime_ns
+        except FileNotFoundError:
+            return seen
+        if now_ns - mtime_ns > ENGINE_TEMP_FRESH_NS or time.monotonic() >= deadline:
+            return seen or now_ns - mtime_ns <= ENGINE_TEMP_FRESH_NS
+        seen = True
+        time.sleep(0.0005)
+
+
+def _replace_expected(temp: Path, path: Path, expected: FileIdentity) -> None:
+    """Rename `temp` over `path` only if `path` is still the file we read.
+
+    The stat check before this leaves a window in which an unlocked writer (the engine) can
+    rename its own version in; a plain rename would then silently drop that version. Where
+    the kernel can swap two names atomically we swap, look at what we displaced, and if it
+    is not what we read, swap straight back and report the file as stale.
+    """
+    try:
+        swapped = renameat.exchange(temp, path)
+    except FileNotFoundError:
+        raise StaleFileError(str(path)) from None
+    if not swapped:
+        os.replace(temp, path)
+        return
+    if FileIdentity.of(temp) != expected:
+        renameat.exchange(temp, path)
+        raise StaleFileError(str(path))
+    _unlink_quietly(temp)
 
 
 def append_durable(path: Path, line: bytes) -> None:

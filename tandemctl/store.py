@@ -4,18 +4,25 @@ Records stay as the raw dicts parsed from the file (so unknown keys and the byte
 unchanged rows survive); the models in models.py only validate them.
 """
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
-from tandemctl import fsutil, jsonio
+import orjson
+
+from tandemctl import fsutil, jsonio, store_verify
 from tandemctl.errors import ConflictError, CorruptStateError, UnsupportedStateError
 from tandemctl.models import COLLECTIONS, FREE_FORM_KEYS, field_order
 from tandemctl.validation import validate_rows
 
 T = TypeVar("T")
 MAX_WRITE_ATTEMPTS = 8
+VERIFY_DEADLINE_S: Final = 20.0  # how long a verified write keeps trying against an unlocked writer
+SETTLE_S: Final = 0.25  # quiet time to wait for an engine write already in flight when ours landed
+HOT_NS: Final = 2_000_000_000  # a store written this recently is being written by a live engine
+_POLL_S: Final = 0.001
 Row = dict[str, Any]
 
 
@@ -44,8 +51,8 @@ class ReliabilityBackend(Protocol):
 
     def load(self) -> ReliabilityData: ...
 
-    def mutate(self, apply: Callable[[ReliabilityData], tuple[bool, T]], *,
-               lock_timeout: float) -> T: ...
+    def mutate(self, apply: Callable[[ReliabilityData], tuple[bool, T]], *, lock_timeout: float,
+               after: Callable[[T], None] | None = None, verify: bool = False) -> T: ...
 
 
 def parse_reliability(data: bytes | None, path: Path) -> ReliabilityData:
@@ -116,12 +123,19 @@ class JsonFileBackend:
         data, _ = fsutil.read_bytes(self.path)
         return parse_reliability(data, self.path)
 
-    def mutate(self, apply: Callable[[ReliabilityData], tuple[bool, T]], *,
-               lock_timeout: float) -> T:
-        """Lock, read, apply, write; re-read and re-apply if another writer got in between."""
+    def mutate(self, apply: Callable[[ReliabilityData], tuple[bool, T]], *, lock_timeout: float,
+               after: Callable[[T], None] | None = None, verify: bool = False) -> T:
+        """Lock, read, apply, write; re-read and re-apply if another writer got in between.
+
+        `after(result)` runs still under the lock, after the write (e.g. a journal append).
+        `verify` also defends the written rows against an unlocked writer (`mutate_verified`).
+        """
         with fsutil.exclusive_lock(self.path, lock_timeout):
             fsutil.remove_stale_temps(self.path)
-            return self.mutate_locked(apply)
+            result = self.mutate_verified(apply) if verify else self.mutate_locked(apply)
+            if after is not None:
+                after(result)
+            return result
 
     def mutate_locked(self, apply: Callable[[ReliabilityData], tuple[bool, T]]) -> T:
         for _ in range(MAX_WRITE_ATTEMPTS):
@@ -139,3 +153,62 @@ class JsonFileBackend:
             f"{self.path}: the file kept changing while tandemctl tried to write it "
             f"({MAX_WRITE_ATTEMPTS} attempts); nothing was written"
         )
+
+    def mutate_verified(self, apply: Callable[[ReliabilityData], tuple[bool, T]]) -> T:
+        """`mutate_locked` that also makes sure an unlocked writer does not revert our rows.
+
+        Retries are bounded by time, not a count, so a busy engine cannot starve us. After the
+        rename we watch the file: an engine write that read the old version before our rename
+        lands after it and reverts our rows; we then put exactly our rows back on top of the
+        engine's newest version, and repeat until a write by the other side carries our rows or
+        the file stays quiet for SETTLE_S. The result is that of the apply that was written.
+        """
+        deadline = time.monotonic() + VERIFY_DEADLINE_S
+        contended = False
+        while time.monotonic() < deadline:
+            data, identity = fsutil.read_bytes(self.path)
+            store = parse_reliability(data, self.path)
+            changed, result = apply(store)
+            if not changed:
+                return result
+            try:
+                written = fsutil.write_atomic(self.path, serialize_reliability(store), expected=identity, check=True)
+            except fsutil.StaleFileError:
+                contended = True
+                continue
+            changes = store_verify.diff_rows(orjson.loads(data) if data else {}, store.top)
+            hot = contended or identity is None or written.mtime_ns - identity.mtime_ns < HOT_NS
+            self._settle(changes, written, SETTLE_S if hot else 0.0, deadline)
+            return result
+        raise ConflictError(
+            f"{self.path}: the file kept changing for {VERIFY_DEADLINE_S:g}s while tandemctl tried to "
+            "write it; nothing was written"
+        )
+
+    def _settle(self, changes: dict[store_verify.RowKey, store_verify.RowChange],
+                identity: fsutil.FileIdentity | None, quiet_s: float, deadline: float) -> None:
+        quiet_until = time.monotonic() + quiet_s
+        while True:
+            if fsutil.FileIdentity.of(self.path) == identity:
+                if time.monotonic() >= quiet_until:
+                    return
+                self._check_deadline(deadline)
+                time.sleep(_POLL_S)
+                continue
+            self._check_deadline(deadline)
+            data, identity = fsutil.read_bytes(self.path)
+            store = parse_reliability(data, self.path)
+            if not store_verify.restore_rows(changes, store.top):
+                return  # that write was made from our version: our rows are in and stay in
+            try:
+                identity = fsutil.write_atomic(self.path, serialize_reliability(store), expected=identity, check=True)
+            except fsutil.StaleFileError:
+                continue
+            quiet_until = time.monotonic() + SETTLE_S
+
+    def _check_deadline(self, deadline: float) -> None:
+        if time.monotonic() >= deadline:
+            raise ConflictError(
+                f"{self.path}: another process kept rewriting the file and reverting tandemctl's "
+                f"changes for {VERIFY_DEADLINE_S:g}s; they may not be in place (check with `dead-letters list`)"
+            )
