@@ -98,8 +98,12 @@ def bench_size(n: int, work: Path, repeat: int) -> dict[str, object]:
                     repeat, env=env, before=fresh_copy)
     sweep = measure(lambda _: tandemctl(scratch, "-o", "json", "sweep", "--once"), repeat, env=env,
                     before=fresh_copy)
-    floor = measure(lambda _: [sys.executable, str(ROOT / "benchmarks" / "io_floor.py"), str(scratch / "data")],
-                    repeat, env=env, before=fresh_copy)
+    plan = subprocess.run(tandemctl(pristine, "-o", "json", "sweep", "--once", "--dry-run"), env=env,
+                          capture_output=True, check=True)
+    requeued = work / f"requeued-{n}.json"
+    requeued.write_bytes(orjson.dumps(orjson.loads(plan.stdout)["data"]["runs_requeued"]))
+    floor = measure(lambda _: [sys.executable, str(ROOT / "benchmarks" / "io_floor.py"), str(scratch / "data"),
+                               str(requeued)], repeat, env=env, before=fresh_copy)
     results.update({
         "list_json_s": list_json.median, "list_json_rss_kb": list_json.max_rss_kb,
         "jq_s": jq.median if jq else None,
