@@ -3,11 +3,11 @@
 an in-memory `RunStore` and the reliability store's dead-letter rows.
 """
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from tandemctl import jsonio
 from tandemctl.definitions import (
     Definitions,
     DefinitionUnavailable,
@@ -157,7 +157,7 @@ class DeadLetterBook:
         for index in self._positions.get(dead_letter_id, []):
             row = self.rows[index]
             if visible_to_tenant(row, tenant) and (statuses is None or row.get("status") in statuses):
-                target = copy.deepcopy(row)
+                target = jsonio.clone(row)
                 apply(target)
                 target = canonical_row(target, "dead_letters")
                 self.rows[index] = target

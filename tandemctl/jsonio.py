@@ -27,6 +27,12 @@ def dumps_compact(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
+def clone(value: Any) -> Any:
+    """A deep copy of JSON data; an orjson round trip is ~10x faster than copy.deepcopy and
+    exact for anything that was parsed from JSON (floats round-trip via shortest repr)."""
+    return orjson.loads(orjson.dumps(value))
+
+
 def sort_keys_deep(value: Any) -> Any:
     """Free-form JSON (serde_json::Value without preserve_order) is written with sorted keys."""
     if isinstance(value, dict):

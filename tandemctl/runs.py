@@ -6,7 +6,6 @@ No compaction: the engine compacts and rewrites the whole hot file on every upda
 tandemctl only changes the runs it requeues; every other entry is written back byte-for-byte.
 """
 
-import copy
 import re
 import time
 from collections.abc import Callable
@@ -234,7 +233,7 @@ class RunStore:
         stored = self.stored_row(run_id)
         if stored is None:
             return None
-        row = copy.deepcopy(stored)
+        row = jsonio.clone(stored)
         mutate(row)
         apply_update_rules(row, now_ms)
         record = canonical_run(row)
