@@ -5,14 +5,16 @@ Mirrors `tandem-automation/src/types.rs` (`AutomationV2RunRecord`, `AutomationRu
 """
 
 import copy
+import functools
 from enum import StrEnum
 from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, Strict, StrictStr, TypeAdapter, ValidationError
 
 from tandemctl import jsonio
 from tandemctl.definitions import AutomationV2Spec, first_error
 from tandemctl.models import LOCAL_TENANT, U32, U64, TenantContext
+from tandemctl.validation import typed_dict_for
 
 Row = dict[str, Any]
 F64 = Annotated[float, Strict()]
@@ -166,10 +168,16 @@ class AutomationV2RunRecord(_Rec):
 def run_validation_error(entry: Any) -> str | None:
     """None when `entry` passes the engine's strict parse, else the first error in one line."""
     try:
-        AutomationV2RunRecord.model_validate(entry)
+        _run_adapter().validate_python(entry)
     except ValidationError as exc:
         return first_error(exc)
     return None
+
+
+@functools.cache
+def _run_adapter() -> TypeAdapter[Any]:
+    # The same schema as a TypedDict: a verdict without building model instances (~2x faster).
+    return TypeAdapter(typed_dict_for(AutomationV2RunRecord))
 
 
 # (field, default written when absent) in serialisation order; _OMIT = skipped when null.
