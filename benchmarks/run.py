@@ -142,7 +142,8 @@ def report(sizes: list[dict[str, object]], startup: dict[str, float]) -> str:
         lines.append(
             f"| {r['dead_letters']:,} | {store_mb:.1f} | {r['list_json_s']:.3f} | "
             f"{r['jq_s'] if r['jq_s'] is None else format(r['jq_s'], '.3f')} | "
-            f"{_ratio(r['list_json_s'], r['jq_s'])} | {r['list_table_s']:.3f} | {r['bulk_retry_s']:.3f} ({r['bulk_retry_rows']:,} rows) | "  # type: ignore[arg-type]
+            f"{_ratio(r['list_json_s'], r['jq_s'])} | {r['list_table_s']:.3f} | "  # type: ignore[arg-type]
+            f"{r['bulk_retry_s']:.3f} ({r['bulk_retry_rows']:,} rows) | "
             f"{r['sweep_s']:.3f} | {r['sweep_floor_s']:.3f} | {_ratio(r['sweep_s'], r['sweep_floor_s'])} | "  # type: ignore[arg-type]
             f"{int(r['list_json_rss_kb']) / store_kb:.1f} | {int(r['sweep_rss_kb']) / store_kb:.1f} |"  # type: ignore[call-overload]
         )
