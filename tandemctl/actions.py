@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tandemctl import journal
+from tandemctl import fsutil, journal
+from tandemctl.actions_intent import PendingJournal, recover_pending
 from tandemctl.actions_plan import ActionOutcome, Plan, RowResult, journal_row
 from tandemctl.actions_rules import RULES, Outcome, Rule, changed_row, decide
 from tandemctl.constants import OutputFormat
@@ -19,6 +20,7 @@ from tandemctl.invocation import Invocation, build_query
 from tandemctl.options import SelectorOptions
 from tandemctl.query import DeadLetterQuery, iter_matching
 from tandemctl.store import ReliabilityData
+from tandemctl.store_verify import refuse_duplicate_dead_letter_ids
 
 Row = dict[str, Any]
 PlanRows = Callable[[list[Row], frozenset[str] | None], Plan]
@@ -183,18 +185,45 @@ def execute(inv: Invocation, ex: Execution, *, interactive: bool, confirm: Confi
             raise AbortedError("aborted; nothing was changed")
         pinned = frozenset(result.dead_letter_id for result in preview.plan.results)
     operation_id = journal.new_operation_id(inv.now_ms)
+    store_path = inv.paths.reliability_file
+    pending = PendingJournal(store_path, inv.paths.journal_file)
+    recovered: list[str | None] = []
 
     def apply(store: ReliabilityData) -> tuple[bool, Plan]:
+        if not recovered:  # first attempt, under the lock: finish an interrupted action first
+            recovered.append(recover_pending(store_path, lambda: store.dead_letters))
         plan = ex.plan_rows(store.dead_letters, pinned)
+        if not plan.changed:
+            pending.discard()
+            return False, plan
+        refuse_duplicate_dead_letter_ids(store.dead_letters, store_path)
+        pending.write(ex.journal_entry(operation_id, plan))  # the journal line, before the store write
         return plan.apply_to(store.dead_letters), plan
 
     def after(plan: Plan) -> None:
         if plan.changed:
-            journal.append(inv.paths.journal_file, ex.journal_entry(operation_id, plan))
+            pending.commit(ex.journal_entry(operation_id, plan))
 
-    plan = backend.mutate(apply, lock_timeout=inv.lock_timeout, after=after, verify=True)
+    try:
+        plan = backend.mutate(apply, lock_timeout=inv.lock_timeout, after=after, verify=True)
+    except TandemctlError:
+        if pending.written and not pending.store_written:
+            _settle_intent(inv)
+        raise
     applied = bool(plan.changed)
     return ActionOutcome(ex.command, ex.action, plan, applied=applied, operation_id=operation_id if applied else None)
+
+
+def _settle_intent(inv: Invocation) -> None:
+    """The write failed part-way: journal our intent if the store has the change after all (a failure
+    while defending it against an unlocked writer), else drop it. Left to the next writer if even
+    that fails."""
+    store_path = inv.paths.reliability_file
+    try:
+        with fsutil.exclusive_lock(store_path, inv.lock_timeout):
+            recover_pending(store_path, lambda: inv.backend().load().dead_letters)
+    except TandemctlError:
+        pass
 
 
 def _require_confirmable(ex: Execution, *, interactive: bool, fmt: OutputFormat) -> None:

@@ -54,6 +54,10 @@ def plan_undo(rows: list[Row], journaled: list[Row], *, operation_id: str, tenan
     not_found: list[str] = []
     for record in journaled:
         dl_id = str(record.get("dead_letter_id"))
+        if not isinstance(record.get("dead_letter_id"), str):
+            results.append(RowResult(dl_id, Outcome.REFUSED, None,
+                                     reason=f"the journal record of {operation_id} names no dead letter"))
+            continue
         if dl_id not in index:
             not_found.append(dl_id)
             continue

@@ -13,6 +13,7 @@ import orjson
 from pydantic import BaseModel
 
 from tandemctl import fsutil, jsonio
+from tandemctl.errors import CorruptStateError
 from tandemctl.run_records import tenant_struct
 
 Row = dict[str, Any]
@@ -21,6 +22,7 @@ INTERNAL_SWEEP_ACTOR: Final = "tandem-server:internal-sweep"
 DURABLE_REQUIRED: Final = "durable_required"
 SWEEP_NAME: Final = "dispatch_ready_stateful_dead_letter_retries"
 DISPATCH_OUTCOME: Final = "requeued_for_dead_letter_retry"
+U64_MAX: Final = 2**64 - 1
 
 
 def dead_letter_retry_payload(run: Row, dead_letter: Row, detail: str) -> Row:
@@ -105,6 +107,16 @@ class AuditTail:
     record_hash: str | None = None
     event_ids: set[str] = field(default_factory=set)
     partial_line: bytes = b""
+    path: Path | None = None
+
+    def next_seq(self) -> int:
+        """The seq of the next record; refused when the ledger already holds the largest u64."""
+        if self.seq >= U64_MAX:
+            raise CorruptStateError(
+                f"{self.path}: the last record's seq is {self.seq}, the largest a ledger can hold; no audit "
+                "record can follow it, and the sweep does not dispatch without one"
+            )
+        return self.seq + 1
 
     def advance(self, envelope: Row) -> None:
         self.seq = envelope["seq"]
@@ -115,7 +127,7 @@ class AuditTail:
 def read_audit_tail(path: Path) -> AuditTail:
     """Seed like the server: the highest `seq` wins (a later line on ties); bad lines are skipped."""
     data, _ = fsutil.read_bytes(path)
-    tail = AuditTail()
+    tail = AuditTail(path=path)
     if not data:
         return tail
     lines = data.split(b"\n")
@@ -124,7 +136,7 @@ def read_audit_tail(path: Path) -> AuditTail:
         if isinstance(record.get("event_id"), str):
             tail.event_ids.add(record["event_id"])
         seq = record.get("seq")
-        if type(seq) is int and seq >= tail.seq:
+        if type(seq) is int and tail.seq <= seq <= U64_MAX:  # a seq beyond u64 fails the engine's parse: skipped
             tail.seq = seq
             recorded = record.get("record_hash")
             tail.record_hash = recorded if isinstance(recorded, str) and recorded else None

@@ -144,10 +144,16 @@ def history_command(
     """
     def body(inv: "Invocation") -> int:
         from tandemctl import journal, render_actions
+        from tandemctl.actions_intent import intent_path, pending_operation
+        from tandemctl.render import message
 
         path = inv.paths.journal_file
         entries = journal.load_history(path, tenant=inv.tenant, dead_letter_id=dead_letter_id, limit=limit)
         render_actions.emit_history(entries, fmt=inv.output, quiet=inv.quiet, source=str(path))
+        pending = pending_operation(inv.paths.reliability_file)
+        if pending is not None:
+            message(f"note: operation {pending} was interrupted ({intent_path(inv.paths.reliability_file)}); the "
+                    "next tandemctl write to the store journals it if its change was applied", style="yellow")
         return 0
 
     run_command(ctx, "history", body)

@@ -5,8 +5,9 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tandemctl.constants import (
     DEFAULT_TENANT,
@@ -36,7 +37,7 @@ class FileSettings(BaseModel):
     tenant: str | None = None
     output: OutputFormat | None = None
     actor: str | None = None
-    lock_timeout: float | None = None
+    lock_timeout: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     engine_url: str | None = None
 
 
@@ -58,19 +59,37 @@ def load_file_settings(path: Path | None, env: Mapping[str, str]) -> FileSetting
         return FileSettings()
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"{target}: cannot read config: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"{target}: cannot read config: nested too deeply") from None
     try:
-        return FileSettings.model_validate(raw.get("tandemctl", raw))
+        settings = FileSettings.model_validate(raw.get("tandemctl", raw))
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         field = ".".join(str(p) for p in first["loc"])
         raise UsageError(f"{target}: field {field!r}: {first['msg']}") from None
+    # Checked here, not where they are used, so that the error names this file rather than a flag.
+    if settings.tenant is not None:
+        parse_tenant(settings.tenant, option=f"{target}: field 'tenant'")
+    if settings.engine_url is not None:
+        _check_url(settings.engine_url, f"{target}: field 'engine_url'")
+    return settings
 
 
-def parse_tenant(text: str) -> dict[str, str]:
+def _check_url(url: str, label: str) -> None:
+    parts = urlsplit(url.strip())
+    try:
+        parts.port  # noqa: B018 (parsing the port is the check)
+    except ValueError:
+        raise UsageError(f"{label}: {url!r} has an invalid port") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{label}: {url!r} must look like http://host:port")
+
+
+def parse_tenant(text: str, *, option: str = "--tenant") -> dict[str, str]:
     """`ORG/WORKSPACE[/DEPLOYMENT]` → the TenantContext fields visibility compares."""
     parts = text.strip().split("/")
     if len(parts) not in (2, 3) or not all(p.strip() for p in parts):
-        raise UsageError(f"--tenant: expected ORG/WORKSPACE[/DEPLOYMENT], got {text!r}")
+        raise UsageError(f"{option}: expected ORG/WORKSPACE[/DEPLOYMENT], got {text!r}")
     tenant = {"org_id": parts[0].strip(), "workspace_id": parts[1].strip()}
     if len(parts) == 3:
         tenant["deployment_id"] = parts[2].strip()

@@ -86,10 +86,10 @@ def write_atomic(path: Path, data: bytes, *, expected: FileIdentity | None = Non
     On any failure the old file is untouched and the temp file is removed. Returns the
     identity of the file written (taken from the temp file, so no later writer can alias it).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     mode = _mode_of(path)
     temp = temp_path_for(path)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
             _write_all(fd, data)
@@ -160,10 +160,10 @@ def _replace_expected(temp: Path, path: Path, expected: FileIdentity) -> None:
 
 
 def append_durable(path: Path, line: bytes) -> None:
-    """Append one line with O_APPEND and fsync it (audit ledger, journal)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Append one line with O_APPEND and fsync it (audit ledger, journal); never through a symlink."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
         try:
             _write_all(fd, line)
             faults.checkpoint(f"append {path.name}")
@@ -172,6 +172,8 @@ def append_durable(path: Path, line: bytes) -> None:
         finally:
             os.close(fd)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise CorruptStateError(_open_error(path, exc)) from None
         raise WriteError(f"{path}: append failed: {exc.strerror or exc}") from None
 
 
@@ -187,6 +189,23 @@ def remove_stale_temps(path: Path) -> list[Path]:
         if pid_text.isdigit() and not _pid_alive(int(pid_text)):
             _unlink_quietly(temp)
             removed.append(temp)
+    return removed
+
+
+def remove_stale_temps_in(directory: Path) -> list[Path]:
+    """`remove_stale_temps` for every target in `directory` at once (one listing, not one per file)."""
+    removed: list[Path] = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        if not (name.startswith(".") and name.endswith(TEMP_MARK)):
+            continue
+        parts = name[: -len(TEMP_MARK)].rsplit(".", 2)  # ".<target>", "<pid>", "<hex>"
+        if len(parts) == 3 and parts[1].isdigit() and not _pid_alive(int(parts[1])):
+            _unlink_quietly(directory / name)
+            removed.append(directory / name)
     return removed
 
 

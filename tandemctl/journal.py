@@ -63,12 +63,9 @@ def _ends_with_newline(path: Path) -> bool:
 
 def read_entries(path: Path) -> list[Row]:
     """Every well-formed entry, oldest first; unreadable lines are skipped."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    data, _ = fsutil.read_bytes(path)  # refuses symlinks and non-files, like every state file
+    if data is None:
         return []
-    except OSError as exc:
-        raise CorruptStateError(f"{path}: cannot read the journal: {exc.strerror or exc}") from None
     entries: list[Row] = []
     for line in data.splitlines():
         try:

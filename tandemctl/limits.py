@@ -6,6 +6,7 @@ memory the kernel reports as available divided by that factor.
 """
 
 import os
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Final
@@ -43,5 +44,26 @@ def check_size(path: Path, size: int) -> None:
     if limit is not None and size > limit:
         raise UnsupportedStateError(
             f"{path}: {size / 2**20:.0f} MiB is more than tandemctl can load safely "
+            f"(limit {limit / 2**20:.0f} MiB: {why}); free memory or set {ENV_MAX_STATE_MB}"
+        )
+
+
+def check_together(paths: Sequence[Path], *, command: str) -> None:
+    """The same budget for files one command holds in memory at once (the sweep: store, runs file
+    and audit ledger), so that files that each fit cannot add up to a swap storm."""
+    limit, why = state_file_limit()
+    if limit is None:
+        return
+    sizes = []
+    for path in paths:
+        try:
+            sizes.append((path, path.stat().st_size))
+        except OSError:
+            continue  # missing or unreadable: the load itself reports it
+    total = sum(size for _, size in sizes)
+    if total > limit:
+        listed = ", ".join(f"{path} ({size / 2**20:.0f} MiB)" for path, size in sizes)
+        raise UnsupportedStateError(
+            f"{command} loads {listed} together: {total / 2**20:.0f} MiB is more than tandemctl can load safely "
             f"(limit {limit / 2**20:.0f} MiB: {why}); free memory or set {ENV_MAX_STATE_MB}"
         )

@@ -84,6 +84,8 @@ def _csv(result: SweepResult) -> None:
 def _summary(result: SweepResult, now_ms: int) -> None:
     outcome = result.outcome
     assert outcome is not None
+    if outcome.finished_interrupted:
+        message(f"finished an interrupted sweep first: {outcome.finished_interrupted}", style="yellow")
     prefix = "dry run: would act" if outcome.dry_run else "acted"
     message(f"{prefix} on {outcome.acted}: {len(outcome.dispatched)} dispatched "
             f"({len(outcome.runs_requeued)} run(s) requeued), {len(outcome.resolved)} resolved, "

@@ -156,6 +156,8 @@ def read_shard(path: Path) -> Row | None:
     try:
         data, _ = fsutil.read_bytes(path)
         value = jsonio.parse_strict(data, path) if data is not None else None
+    except UnsupportedStateError:
+        raise  # too large to load safely: say so, never report the run as missing
     except CorruptStateError:
         return None
     if isinstance(value, dict) and "schema_version" in value:

@@ -6,8 +6,10 @@ rename can land after it and silently revert our rows.
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from tandemctl.errors import CorruptStateError
 from tandemctl.models import COLLECTIONS
 
 Row = dict[str, Any]
@@ -75,3 +77,22 @@ def _restore_collection(top: dict[str, Any], collection: str, wanted: dict[str, 
             kept.append(after)
     top[collection] = kept
     return True
+
+
+def refuse_duplicate_dead_letter_ids(rows: list[Row], path: Path) -> None:
+    """Refuse to write a store in which two dead letters share one id.
+
+    The engine reads such a file, but its upsert-by-id and every by-id action touch only the first
+    of them, and a database import keeps one; which row an operator's action or the sweep changed
+    would be a guess. Reads (list) still show both rows.
+    """
+    first: dict[object, int] = {}
+    for index, row in enumerate(rows):
+        dl_id = row.get("dead_letter_id")
+        if dl_id in first:
+            raise CorruptStateError(
+                f"{path}: dead_letters[{first[dl_id]}] and dead_letters[{index}] have the same dead_letter_id "
+                f"{str(dl_id)[:80]!r}; tandemctl does not write a store with duplicate ids (the engine would keep "
+                "only one of them): remove or rename one, then run the command again"
+            )
+        first[dl_id] = index

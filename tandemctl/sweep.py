@@ -8,15 +8,17 @@ engine holds the runs and the audit tail in memory and runs this dispatcher itse
 import uuid
 from typing import Any
 
-from tandemctl import fsutil
+from tandemctl import fsutil, limits
+from tandemctl.actions_intent import recover_pending
 from tandemctl.audit import AuditTail, event_line, read_audit_tail
 from tandemctl.definitions import Definitions
 from tandemctl.dispatcher import DeadLetterBook
-from tandemctl.errors import ConflictError, UsageError
+from tandemctl.errors import ConflictError, TandemctlError, UsageError
 from tandemctl.paths import StatePaths
 from tandemctl.run_records import run_validation_error
 from tandemctl.runs import RunStore, load_hot_runs, shard_bytes
 from tandemctl.store import JsonFileBackend, parse_reliability, serialize_reliability
+from tandemctl.store_verify import refuse_duplicate_dead_letter_ids
 from tandemctl.sweep_intent import (
     apply_dead_letter_changes,
     intent_path,
@@ -43,18 +45,27 @@ def run_sweep(paths: StatePaths, *, now_ms: int, dry_run: bool, max_dispatches: 
             fsutil.exclusive_lock(paths.reliability_file, lock_timeout):
         for path in (paths.runs_file, paths.reliability_file, intent_path(paths)):
             fsutil.remove_stale_temps(path)  # left by a killed sweep; never the engine's files
+        # An operator action killed after its store write: journal it before we move its rows on.
+        recover_pending(paths.reliability_file, lambda: JsonFileBackend(paths.reliability_file).load().dead_letters)
         interrupted = read_intent(paths)
+        finished = None
         if interrupted is not None:
             state = load_sweep_state(paths)
-            _persist(paths, state, roll_forward(state, interrupted))
+            refuse_duplicate_dead_letter_ids(state.reliability.dead_letters, paths.reliability_file)
+            todo = roll_forward(state, interrupted)
+            _persist_or_explain(paths, state, todo)
             remove_intent(paths)
+            finished = (f"{len(todo.runs)} run(s) requeued, {len(todo.audit)} audit record(s), "
+                        f"{len(todo.dead_letters)} dead-letter change(s) written")
         state = load_sweep_state(paths)
         outcome, changes = plan_sweep(state, now_ms=now_ms, max_dispatches=max_dispatches, tenant=tenant,
                                       new_event_id=_new_event_id)
         if changes:
+            refuse_duplicate_dead_letter_ids(state.reliability.dead_letters, paths.reliability_file)
             write_intent(paths, changes, now_ms)
-            _persist(paths, state, changes)
+            _persist_or_explain(paths, state, changes)
             remove_intent(paths)
+        outcome.finished_interrupted = finished
         return outcome
 
 
@@ -77,6 +88,7 @@ def _new_event_id() -> str:
 def load_sweep_state(paths: StatePaths) -> SweepState:
     """Everything one sweep reads: hot runs (shards on demand), definitions (on demand),
     the reliability store and the audit tail."""
+    limits.check_together([paths.reliability_file, paths.runs_file, paths.audit_file], command="the sweep")
     hot = load_hot_runs(paths.runs_file)
     data, identity = fsutil.read_bytes(paths.reliability_file)
     reliability = parse_reliability(data, paths.reliability_file)
@@ -97,9 +109,21 @@ def _snapshot_runs(entries: list[Row]) -> list[Row]:
     return [run for run in entries if run.get("automation_snapshot") is not None and run_validation_error(run) is None]
 
 
+def _persist_or_explain(paths: StatePaths, state: SweepState, changes: SweepChanges) -> None:
+    """`_persist`; a failure part-way says that the intent keeps the rest for the next sweep."""
+    try:
+        _persist(paths, state, changes)
+    except TandemctlError as exc:
+        exc.message += (f"; the sweep stopped part-way and keeps its intent {intent_path(paths)}: "
+                        "the next sweep finishes it")
+        raise
+
+
 def _persist(paths: StatePaths, state: SweepState, changes: SweepChanges) -> None:
     """Write each file once, in the server's order: shards and the hot runs file, the audit
     lines, then the dead letters."""
+    for month in sorted({(paths.shard_root / change.shard).parent for change in changes.runs.values()}):
+        fsutil.remove_stale_temps_in(month)  # left by a sweep killed while writing its shards
     for change in changes.runs.values():
         fsutil.write_atomic(paths.shard_root / change.shard, shard_bytes(change.record))
     if changes.runs:
@@ -116,13 +140,15 @@ def _persist(paths: StatePaths, state: SweepState, changes: SweepChanges) -> Non
 
 
 def _write_dead_letters(paths: StatePaths, state: SweepState, changes: SweepChanges) -> None:
-    """Write the store as planned; if it changed since it was read (it should not: we hold the
-    lock and the engine is stopped), re-read it and apply only rows still in their prior state."""
+    """Write the store as planned. It should not change under us (we hold the lock and the engine is
+    stopped), but an unlocked writer whose liveness we cannot see may rewrite it while we sweep: then
+    apply only the rows still in their prior state onto its version, and defend them the way operator
+    actions do (a write of its that read the store before our rename would revert our marks)."""
     try:
         fsutil.write_atomic(paths.reliability_file, serialize_reliability(state.reliability),
                             expected=state.reliability_identity, check=True)
     except fsutil.StaleFileError:
-        JsonFileBackend(paths.reliability_file).mutate_locked(
+        JsonFileBackend(paths.reliability_file).mutate_verified(
             lambda store: (bool(apply_dead_letter_changes(store.dead_letters, changes.dead_letters)), None)
         )
 

@@ -4,6 +4,7 @@ finds one rolls it forward first, idempotently, so a kill at any point converges
 """
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Final
 
@@ -19,6 +20,8 @@ from tandemctl.sweep_plan import RunChange, SweepChanges, SweepState
 Row = dict[str, Any]
 INTENT_FILE: Final = "tandemctl-sweep.intent.json"
 INTENT_VERSION: Final = 1
+# What `runs.shard_relpath` produces: an intent naming anything else was not written by tandemctl.
+_SHARD_PATH: Final = re.compile(r"\d{4,}/\d{2}/[A-Za-z0-9_-]*\.json")
 
 
 class _RunEntry(BaseModel):
@@ -74,6 +77,8 @@ def read_intent(paths: StatePaths) -> SweepChanges | None:
         intent = _Intent.model_validate(jsonio.parse_strict(data, path))
     except (CorruptStateError, ValidationError):
         intent = None
+    if intent is not None and not all(_SHARD_PATH.fullmatch(entry.shard) for entry in intent.runs):
+        intent = None  # a shard path outside YYYY/MM/<sanitized id>.json: never write there
     if intent is None or intent.tandemctl_sweep_intent != INTENT_VERSION:
         raise CorruptStateError(
             f"{path}: unreadable sweep intent left by an interrupted tandemctl sweep; it cannot be rolled "
@@ -121,7 +126,7 @@ def roll_forward(state: SweepState, intent: SweepChanges) -> SweepChanges:
         if event["payload"]["run_id"] not in todo.runs or event["event_id"] in tail.event_ids:
             continue
         if event["seq"] != tail.seq + 1 or event.get("prev_hash") != tail.record_hash:
-            event = _relinked(event, tail.seq + 1, tail.record_hash)
+            event = _relinked(event, tail.next_seq(), tail.record_hash)
         tail.advance(event)
         todo.audit.append(event)
     # A dispatch mark belongs with its run's requeue: never one without the other.

@@ -67,6 +67,8 @@ class SweepOutcome(BaseModel):
     skipped: list[SkippedItem] = Field(default_factory=list)
     runs_requeued: list[str] = Field(default_factory=list)
     dry_run: bool = False
+    # What this sweep first finished for an interrupted one (a note on stderr; not in `data`).
+    finished_interrupted: str | None = Field(default=None, exclude=True)
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,7 @@ class _Planner:
             event_id=self.new_event_id(), event_type=DISPATCH_EVENT_TYPE,
             tenant=result.run.get("tenant_context"), actor=INTERNAL_SWEEP_ACTOR,
             payload=dead_letter_retry_payload(result.run, dead_letter, result.detail),
-            created_at_ms=self.now_ms, seq=tail.seq + 1, prev_hash=tail.record_hash,
+            created_at_ms=self.now_ms, seq=tail.next_seq(), prev_hash=tail.record_hash,
         )
         tail.advance(envelope)
         self.changes.audit.append(envelope)
