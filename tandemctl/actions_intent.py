@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from tandemctl import faults, fsutil, journal, jsonio
+from tandemctl import fsutil, journal, jsonio
 from tandemctl.errors import CorruptStateError, WriteError
 
 Row = dict[str, Any]
@@ -91,14 +91,7 @@ class PendingJournal:
 
 
 def remove_intent(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise WriteError(f"{path}: cannot remove the action intent: {exc.strerror or exc}") from None
-    fsutil.fsync_dir(path.parent)
-    faults.checkpoint(f"unlink {path.name}")
+    fsutil.unlink_durable(path, "action intent")
 
 
 def recover_pending(store: Path, current_rows: Callable[[], list[Row]]) -> str | None:

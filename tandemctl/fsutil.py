@@ -159,6 +159,18 @@ def _replace_expected(temp: Path, path: Path, expected: FileIdentity) -> None:
     _unlink_quietly(temp)
 
 
+def unlink_durable(path: Path, what: str) -> None:
+    """Remove a file (an intent) and fsync its directory; a missing file is fine."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise WriteError(f"{path}: cannot remove the {what}: {exc.strerror or exc}") from None
+    fsync_dir(path.parent)
+    faults.checkpoint(f"unlink {path.name}")
+
+
 def append_durable(path: Path, line: bytes) -> None:
     """Append one line with O_APPEND and fsync it (audit ledger, journal); never through a symlink."""
     try:

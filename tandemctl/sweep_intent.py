@@ -3,17 +3,16 @@ result, written before the first state write and removed after the last one. A s
 finds one rolls it forward first, idempotently, so a kill at any point converges.
 """
 
-import os
 import re
 from pathlib import Path
 from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
-from tandemctl import faults, fsutil, jsonio
+from tandemctl import fsutil, jsonio
 from tandemctl.audit import build_protected_event
 from tandemctl.dispatcher import DeadLetterChange
-from tandemctl.errors import CorruptStateError, WriteError
+from tandemctl.errors import CorruptStateError
 from tandemctl.paths import StatePaths
 from tandemctl.sweep_plan import RunChange, SweepChanges, SweepState
 
@@ -92,15 +91,7 @@ def read_intent(paths: StatePaths) -> SweepChanges | None:
 
 
 def remove_intent(paths: StatePaths) -> None:
-    path = intent_path(paths)
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise WriteError(f"{path}: cannot remove the sweep intent: {exc.strerror or exc}") from None
-    fsutil.fsync_dir(path.parent)
-    faults.checkpoint(f"unlink {path.name}")
+    fsutil.unlink_durable(intent_path(paths), "sweep intent")
 
 
 def roll_forward(state: SweepState, intent: SweepChanges) -> SweepChanges:
