@@ -3,6 +3,7 @@ only where the row is still exactly as that operation left it. The undo is journ
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from tandemctl import journal
@@ -10,9 +11,11 @@ from tandemctl.actions import Confirm, Execution, execute, journal_entry
 from tandemctl.actions_plan import ActionOutcome, Plan, RowResult
 from tandemctl.actions_rules import Outcome
 from tandemctl.dispositions import visible_to_tenant
-from tandemctl.errors import UsageError
+from tandemctl.errors import CorruptStateError, UsageError
 from tandemctl.invocation import Invocation
+from tandemctl.models import DeadLetterRecord
 from tandemctl.store import canonical_row
+from tandemctl.validation import validate_rows
 
 Row = dict[str, Any]
 _ABSENT: Final = object()
@@ -78,7 +81,8 @@ def _visible_index(rows: list[Row], tenant: dict[str, str] | None) -> dict[str, 
 def _undo_row(record: Row, position: int, row: Row, *, operation_id: str, now_ms: int) -> RowResult:
     dl_id, status = str(row["dead_letter_id"]), str(row["status"])
     fields, before, after = record.get("fields"), record.get("before"), record.get("after")
-    if not (isinstance(fields, list) and isinstance(before, dict) and isinstance(after, dict)):
+    if not (isinstance(fields, list) and all(isinstance(name, str) for name in fields)
+            and isinstance(before, dict) and isinstance(after, dict)):
         return RowResult(dl_id, Outcome.REFUSED, status, reason=f"the journal record of {operation_id} is malformed")
     moved = [name for name in fields if row.get(name, _ABSENT) != after.get(name, _ABSENT)]
     if moved:
@@ -91,8 +95,24 @@ def _undo_row(record: Row, position: int, row: Row, *, operation_id: str, now_ms
             reverted.pop(name, None)
     reverted["updated_at_ms"] = now_ms  # undo is a new write: it moves the row's clock forward, not back
     reverted = canonical_row(reverted, "dead_letters")
+    if set(fields) - UNDOABLE_FIELDS or not _is_valid(reverted):
+        # A journal is a plain file: never let a tampered record write a row the engine rejects.
+        return RowResult(dl_id, Outcome.REFUSED, status,
+                         reason=f"the journal record of {operation_id} would not restore a valid row")
     return RowResult(dl_id, Outcome.CHANGED, status, str(reverted["status"]), before=row, after=reverted,
                      index=position)
+
+
+UNDOABLE_FIELDS: Final = frozenset({"status", "operator_disposition", "disposition_reason", "disposition_actor",
+                                    "disposition_at_ms", "updated_at_ms", "metadata"})
+
+
+def _is_valid(row: Row) -> bool:
+    try:
+        validate_rows([row], DeadLetterRecord, path=Path("journal"), collection="dead_letters", key="dead_letter_id")
+    except CorruptStateError:
+        return False
+    return True
 
 
 def _moved_reason(operation_id: str, moved: list[str], row: Row, after: Row) -> str:

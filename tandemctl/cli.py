@@ -149,7 +149,7 @@ def list_command(
         from tandemctl.listing import run_list
 
         query = build_query(inv, sel, after_id=after_id, before_created_at_ms=before_created_at_ms, limit=limit)
-        render.emit_list(run_list(inv.backend(), query, now_ms=inv.now_ms), fmt=inv.output,
+        render.emit_list(run_list(inv.json_backend(), query, now_ms=inv.now_ms, env=inv.env), fmt=inv.output,
                          command="dead-letters list")
         return 0
 

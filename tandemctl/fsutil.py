@@ -40,7 +40,15 @@ class FileIdentity:
 
 
 def read_bytes(path: Path) -> tuple[bytes | None, FileIdentity | None]:
-    """Read a state file and the identity it had; (None, None) when it does not exist.
+    """Read a state file and the identity it had; (None, None) when it does not exist."""
+    data, st = read_with_stat(path)
+    if data is None or st is None:
+        return None, None
+    return data, FileIdentity(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def read_with_stat(path: Path) -> tuple[bytes | None, os.stat_result | None]:
+    """`read_bytes`, returning the full fstat of the descriptor that was read.
 
     A symlinked state file is refused: following it could read (and our rename would then
     silently replace) something outside the data dir.
@@ -62,7 +70,7 @@ def read_bytes(path: Path) -> tuple[bytes | None, FileIdentity | None]:
             data = handle.read()
         except OSError as exc:
             raise CorruptStateError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-    return data, FileIdentity(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    return data, st
 
 
 def _open_error(path: Path, exc: OSError) -> str:

@@ -43,6 +43,9 @@ class Invocation:
     env: Mapping[str, str] = field(repr=False)
 
     def backend(self) -> ReliabilityBackend:
+        return self.json_backend()
+
+    def json_backend(self) -> JsonFileBackend:
         return JsonFileBackend(self.paths.reliability_file)
 
 

@@ -43,7 +43,14 @@ def sort_keys_deep(value: Any) -> Any:
 
 
 def parse_strict(data: bytes, path: Path, *, canonical_hint: bool = True) -> Any:
-    """Parse like serde_json: no BOM, valid UTF-8, no NaN, no trailing garbage, no duplicate keys.
+    """Parse like serde_json (see `parse_strict_layout`)."""
+    return parse_strict_layout(data, path, canonical_hint=canonical_hint)[0]
+
+
+def parse_strict_layout(data: bytes, path: Path, *, canonical_hint: bool = True) -> tuple[Any, bool]:
+    """Parse like serde_json, and say whether the bytes are in the engine's exact layout.
+
+    Parse like serde_json: no BOM, valid UTF-8, no NaN, no trailing garbage, no duplicate keys.
 
     Duplicate keys are rejected by serde for typed objects. Checking for them needs a slow
     parse, so it runs only when the bytes are not already in the canonical engine layout
@@ -63,11 +70,11 @@ def parse_strict(data: bytes, path: Path, *, canonical_hint: bool = True) -> Any
     if _too_deep(pretty):
         raise too_deep
     if canonical_hint and pretty == data:
-        return value
+        return value, True
     duplicate = find_duplicate_key(data)
     if duplicate is not None:
         raise CorruptStateError(f"{path}: duplicate key {duplicate!r} in one JSON object")
-    return value
+    return value, False
 
 
 # serde_json's default recursion limit: entering the 128th nested array/object fails.

@@ -1,10 +1,11 @@
 """`dead-letters list`: load the store once, select, page."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tandemctl.query import DeadLetterQuery, list_dead_letters
-from tandemctl.store import ReliabilityBackend
+from tandemctl.store import JsonFileBackend
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,8 @@ class ListOutcome:
     source: str
 
 
-def run_list(backend: ReliabilityBackend, query: DeadLetterQuery, *, now_ms: int) -> ListOutcome:
-    store = backend.load()
-    page = list_dead_letters(store.dead_letters, query)
+def run_list(backend: JsonFileBackend, query: DeadLetterQuery, *, now_ms: int, env: Mapping[str, str]) -> ListOutcome:
+    # A page that can stop early reads the records one by one; `--limit 0` parses them at once.
+    rows = backend.dead_letters_for_listing(env, lazy=query.limit > 0)
+    page = list_dead_letters(rows, query)
     return ListOutcome(rows=page.rows, next_cursor=page.next_cursor, now_ms=now_ms, source=backend.location)

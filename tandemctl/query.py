@@ -87,7 +87,7 @@ class Page:
     next_cursor: Row | None
 
 
-def list_dead_letters(rows: list[Row], query: DeadLetterQuery) -> Page:
+def list_dead_letters(rows: Iterable[Row], query: DeadLetterQuery) -> Page:
     """Filter, apply the cursor (after_id, then the created-time bound), then the limit."""
     matching: Iterable[Row] = iter_matching(rows, query)
     if query.after_id is not None and query.after_id.strip():

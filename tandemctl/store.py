@@ -5,14 +5,14 @@ unchanged rows survive); the models in models.py only validate them.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol, TypeVar
 
 import orjson
 
-from tandemctl import fsutil, jsonio, store_verify
+from tandemctl import fsutil, jsonio, readcache, store_verify
 from tandemctl.errors import ConflictError, CorruptStateError, UnsupportedStateError
 from tandemctl.models import COLLECTIONS, FREE_FORM_KEYS, field_order
 from tandemctl.validation import validate_rows
@@ -57,9 +57,14 @@ class ReliabilityBackend(Protocol):
 
 def parse_reliability(data: bytes | None, path: Path) -> ReliabilityData:
     """Parse and validate the whole file as strictly as the engine does (spec 01 §5)."""
+    return parse_reliability_layout(data, path)[0]
+
+
+def parse_reliability_layout(data: bytes | None, path: Path) -> tuple[ReliabilityData, bool]:
+    """`parse_reliability`, and whether the bytes are in the engine's exact layout."""
     if data is None:
-        return ReliabilityData(top={}, exists=False)
-    top = jsonio.parse_strict(data, path)
+        return ReliabilityData(top={}, exists=False), False
+    top, canonical = jsonio.parse_strict_layout(data, path)
     if not isinstance(top, dict):
         raise CorruptStateError(f"{path}: top level is {type(top).__name__}, expected an object")
     version = top.get("schema_version", 1)
@@ -74,7 +79,7 @@ def parse_reliability(data: bytes | None, path: Path) -> ReliabilityData:
         if not isinstance(rows, list):
             raise CorruptStateError(f"{path}: field {collection!r}: expected an array, got {rows!r:.40}")
         validate_rows(rows, model, path=path, collection=collection, key=key)
-    return ReliabilityData(top=top, exists=True)
+    return ReliabilityData(top=top, exists=True), canonical
 
 
 def serialize_reliability(store: ReliabilityData) -> bytes:
@@ -122,6 +127,18 @@ class JsonFileBackend:
     def load(self) -> ReliabilityData:
         data, _ = fsutil.read_bytes(self.path)
         return parse_reliability(data, self.path)
+
+    def dead_letters_for_listing(self, env: Mapping[str, str], *, lazy: bool) -> Iterable[Row]:
+        """Dead letters for a read-only listing: from a store already validated in full when it
+        is unchanged (readcache), else after a full strict load (which is then remembered)."""
+        known = readcache.validated_dead_letters(self.path, env, lazy=lazy)
+        if known is not None:
+            return known
+        data, st = fsutil.read_with_stat(self.path)
+        store, canonical = parse_reliability_layout(data, self.path)
+        if canonical and data is not None and st is not None:
+            readcache.remember(self.path, st, data, env)
+        return store.dead_letters
 
     def mutate(self, apply: Callable[[ReliabilityData], tuple[bool, T]], *, lock_timeout: float,
                after: Callable[[T], None] | None = None, verify: bool = False) -> T:

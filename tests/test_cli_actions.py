@@ -436,3 +436,26 @@ def test_pipes_are_not_a_terminal_so_bulk_needs_yes(state: StateDir) -> None:
     assert state.reliability.read_bytes() == before
     accepted = subprocess.run([*command, "--yes"], capture_output=True, text=True, timeout=30)
     assert accepted.returncode == 0 and rows_by_id(state)["dead-1"]["status"] == "retry_requested"
+
+
+@pytest.mark.parametrize("tamper", ["unhashable_field", "invalid_before", "foreign_field"])
+def test_undo_never_writes_what_a_tampered_journal_asks_for(tandemctl: Cli, state: StateDir, tamper: str) -> None:
+    seed(state, [dead_letter("dead-1")])
+    op_id = tandemctl("-o", "json", "dead-letters", "park", "dead-1", "--reason", "r").json()["data"]["operation_id"]
+    lines = state.journal.read_text().splitlines()
+    entry = json.loads(lines[-1])
+    record = entry["rows"][0]
+    if tamper == "unhashable_field":
+        record["fields"].append(["status"])
+    elif tamper == "invalid_before":
+        record["before"]["status"] = "Bogus"
+    else:
+        record["fields"].append("attempts")
+        record["before"]["attempts"] = "many"
+        record["after"]["attempts"] = 2
+    state.journal.write_text("\n".join([*lines[:-1], json.dumps(entry)]) + "\n")
+    before = state.reliability.read_bytes()
+    result = tandemctl("-o", "json", "undo", op_id, "--yes")
+    assert result.exit_code == 6 and "Traceback" not in result.stderr, result.stderr
+    assert result.json()["data"]["refused"][0]["dead_letter_id"] == "dead-1"
+    assert state.reliability.read_bytes() == before

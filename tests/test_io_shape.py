@@ -23,6 +23,8 @@ def hook(event, args):
         writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or \
                   (isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR))
         log.append(["w" if writing else "r", os.fsdecode(path)])
+    elif event == "mmap.__new__":
+        log.append(["mmap", ""])
 sys.addaudithook(hook)
 import atexit
 atexit.register(lambda: open(os.environ["IO_TRACE"], "w").write(json.dumps(log)))
@@ -39,8 +41,8 @@ def _trace(tmp: Path, root: Path, *args: str) -> list[tuple[str, str]]:
                           capture_output=True, text=True)
     assert done.returncode in (0, 6), done.stderr  # 6: some rows refused (e.g. wait dead letters)
     data = root / "data"
-    return [(op, str(Path(p).resolve().relative_to(data.resolve()))) for op, p in json.loads(trace.read_text())
-            if Path(p).resolve().is_relative_to(data.resolve())]
+    return [(op, str(Path(p).resolve().relative_to(data.resolve())) if p else "") for op, p in
+            json.loads(trace.read_text()) if not p or Path(p).resolve().is_relative_to(data.resolve())]
 
 
 def _atomic_writes(events: list[tuple[str, str]]) -> Counter[str]:
@@ -85,6 +87,14 @@ def test_list_reads_the_store_once_and_writes_nothing(tmp_path: Path, size: int)
     events = _trace(tmp_path, root, "--all-tenants", "-o", "json", "dead-letters", "list", "--limit", "0")
     assert _state_files(events, "r") == Counter({"runtime/stateful_reliability.json": 1})
     assert not _state_files(events, "w") and not _atomic_writes(events)
+
+
+def test_second_list_maps_the_validated_store_instead_of_reloading_it(tmp_path: Path) -> None:
+    root = tmp_path / "state"
+    generate_state(root, dead_letters=60, seed=3, now_ms=NOW_MS)
+    args = ("--all-tenants", "-o", "json", "dead-letters", "list")
+    cold, warm = _trace(tmp_path, root, *args), _trace(tmp_path, root, *args)
+    assert ("mmap", "") not in cold and ("mmap", "") in warm
 
 
 @pytest.mark.parametrize("size", [60, 600])
