@@ -1,13 +1,11 @@
 """`tandemctl sweep` and `audit verify` through the CLI, on a copy of the shipped sample state."""
 
-import http.server
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import NOW_MS, StateDir
+from tests.live_engine import health_server
 
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "state" / "data"
 DATA_KEYS = {"acted", "dispatched", "resolved", "exhausted", "skipped", "runs_requeued", "dry_run"}
@@ -75,25 +74,10 @@ def test_explicit_tenant_restricts_the_sweep(tandemctl, sample: StateDir) -> Non
     assert len(data["dispatched"]) == 1 and data["resolved"] == [] and data["exhausted"] == []
 
 
-class _Health(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b'{"ready":true}')
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def live_engine() -> Iterator[str]:
-    server = http.server.HTTPServer(("127.0.0.1", 0), _Health)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    with health_server() as url:
+        yield url
 
 
 def test_live_engine_refuses_with_exit_4(tandemctl, sample: StateDir, live_engine: str) -> None:

@@ -3,42 +3,21 @@
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
 from tandemctl.engine_guard import check_engine_idle, detect_live_engine, engine_url, probe_health
 from tandemctl.errors import EngineLiveError, ExitCode, UsageError
+from tests.live_engine import HealthHandler, health_server
 from tests.sweep_fixtures import SweepDir
-
-
-class _Health(BaseHTTPRequestHandler):
-    paths: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        _Health.paths.append(self.path)
-        self.send_response(200 if self.path == "/global/health" else 404)
-        self.end_headers()
-        self.wfile.write(b'{"ready":true}')
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
 def engine() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), _Health)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with health_server() as url:
+        yield url
 
 
 @pytest.fixture
@@ -61,7 +40,7 @@ def test_answering_health_endpoint_means_live(d: SweepDir, engine: str) -> None:
     assert caught.value.exit_code == ExitCode.BUSY == 4
     assert "runs this dead-letter dispatcher itself every second" in caught.value.message
     assert "answered HTTP 200" in caught.value.message
-    assert _Health.paths[-1] == "/global/health"
+    assert HealthHandler.paths[-1] == "/global/health"
 
 
 def test_any_http_answer_means_live(engine: str) -> None:
