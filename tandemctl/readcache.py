@@ -74,7 +74,7 @@ def validated_dead_letters(store: Path, env: Mapping[str, str], *, lazy: bool) -
         if [entry.get("format"), entry.get("version"), _key(store.lstat())] != wanted:
             return None  # checked before opening, so a miss costs no extra open of the store
         fd = os.open(store, os.O_RDONLY | os.O_NOFOLLOW)
-    except (OSError, ValueError, TypeError, KeyError, AttributeError, orjson.JSONDecodeError):
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RuntimeError, orjson.JSONDecodeError):
         return None
     try:
         if _key(os.fstat(fd)) != entry["key"]:  # replaced between the lstat and the open
