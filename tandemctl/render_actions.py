@@ -25,8 +25,11 @@ HISTORY_COLUMNS: Final = ("operation_id", "at", "actor", "action", "rows", "reas
 
 
 def is_interactive() -> bool:
-    """A person can answer a prompt: stdin and stderr are both terminals."""
-    return sys.stdin.isatty() and sys.stderr.isatty()
+    """A person can answer a prompt: stdin and stderr are both terminals (cron may close stdin)."""
+    try:
+        return bool(sys.stdin and sys.stderr and sys.stdin.isatty() and sys.stderr.isatty())
+    except ValueError:  # a closed stream
+        return False
 
 
 def confirm(preview: ActionOutcome) -> bool:

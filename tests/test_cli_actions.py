@@ -459,3 +459,14 @@ def test_undo_never_writes_what_a_tampered_journal_asks_for(tandemctl: Cli, stat
     assert result.exit_code == 6 and "Traceback" not in result.stderr, result.stderr
     assert result.json()["data"]["refused"][0]["dead_letter_id"] == "dead-1"
     assert state.reliability.read_bytes() == before
+
+
+def test_bulk_action_with_stdin_closed_is_a_usage_error_not_a_crash(state: StateDir) -> None:
+    seed(state, [dead_letter("dead-1")])
+    before = state.reliability.read_bytes()
+    env = {**os.environ, "TANDEMCTL_NOW_MS": str(NOW_MS)}
+    done = subprocess.run([sys.executable, "-m", "tandemctl", "--state-dir", str(state.root), "dead-letters",
+                           "park", "--all", "--reason", "cron"], env=env, capture_output=True, text=True,
+                          preexec_fn=lambda: os.close(0))
+    assert done.returncode == 2 and "--yes" in done.stderr and "internal error" not in done.stderr
+    assert state.reliability.read_bytes() == before
