@@ -150,7 +150,7 @@ def list_command(
 
         query = build_query(inv, sel, after_id=after_id, before_created_at_ms=before_created_at_ms, limit=limit)
         render.emit_list(run_list(inv.json_backend(), query, now_ms=inv.now_ms, env=inv.env), fmt=inv.output,
-                         command="dead-letters list")
+                         command="dead-letters list", quiet=inv.quiet)
         return 0
 
     run_command(ctx, "dead-letters list", body)

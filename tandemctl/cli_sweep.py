@@ -65,14 +65,16 @@ def sweep_command(
                                lock_timeout=inv.lock_timeout if lock_timeout is None else lock_timeout,
                                engine_url=engine_url, skip_if_engine_live=skip_if_engine_live)
         if once:
-            emit_sweep(sweep_once(inv, request, now_ms=inv.now_ms), fmt=inv.output, now_ms=inv.now_ms, loop=False)
+            emit_sweep(sweep_once(inv, request, now_ms=inv.now_ms), fmt=inv.output, now_ms=inv.now_ms, loop=False,
+                       quiet=inv.quiet)
             return 0
         period_s = parse_duration_ms(interval, option="--interval") / 1000
         stop = _StopFlag()
         stop.install()
         sweep_loop(inv, request, clock=lambda: read_now_ms(inv.env),
                    wait=lambda: not stop.event.wait(period_s),
-                   report=lambda result: emit_sweep(result, fmt=inv.output, now_ms=read_now_ms(inv.env), loop=True))
+                   report=lambda result: emit_sweep(result, fmt=inv.output, now_ms=read_now_ms(inv.env), loop=True,
+                                                    quiet=inv.quiet))
         return 0
 
     run_command(ctx, "sweep", body)

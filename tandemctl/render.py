@@ -76,7 +76,7 @@ def message(text: str, *, style: str | None = None) -> None:
     stderr_console().print(Text(inert(text), style=style or ""), soft_wrap=True)
 
 
-def emit_list(outcome: ListOutcome, *, fmt: OutputFormat, command: str) -> None:
+def emit_list(outcome: ListOutcome, *, fmt: OutputFormat, command: str, quiet: bool = False) -> None:
     if fmt is OutputFormat.JSON:
         extra: dict[str, Any] = {"next": outcome.next_cursor} if outcome.next_cursor else {}
         emit_envelope(envelope(command, ok=True, exit_code=0, data=outcome.rows, **extra))
@@ -85,7 +85,7 @@ def emit_list(outcome: ListOutcome, *, fmt: OutputFormat, command: str) -> None:
     elif fmt is OutputFormat.CSV:
         write_stdout(_csv(outcome.rows).encode("utf-8"))
     else:
-        _table(outcome)
+        _table(outcome, quiet=quiet)
 
 
 SOURCE_LABELS = {"tool_effect": "effect", "stateful_wait": "wait"}
@@ -118,7 +118,7 @@ def _tenant_label(row: dict[str, Any]) -> str:
 WIDE = 140  # below this, the table keeps what a person needs to act: full id, status, tenant, age, reason
 
 
-def _table(outcome: ListOutcome) -> None:
+def _table(outcome: ListOutcome, *, quiet: bool) -> None:
     console = stdout_console()
     wide = console.width >= WIDE
     id_width = max((len(row["dead_letter_id"]) for row in outcome.rows), default=2)
@@ -154,4 +154,5 @@ def _table(outcome: ListOutcome) -> None:
         summary += f"; more remain: --after-id {outcome.next_cursor['after_id']}"
         if "before_created_at_ms" in outcome.next_cursor:
             summary += f" --before-created-at-ms {outcome.next_cursor['before_created_at_ms']}"
-    message(summary, style="dim")
+    if not quiet:
+        message(summary, style="dim")

@@ -16,9 +16,10 @@ from tandemctl.sweeping import SweepResult
 SWEEP = "sweep"
 
 
-def emit_sweep(result: SweepResult, *, fmt: OutputFormat, now_ms: int, loop: bool) -> None:
+def emit_sweep(result: SweepResult, *, fmt: OutputFormat, now_ms: int, loop: bool, quiet: bool = False) -> None:
     if result.outcome is None:
-        message(f"engine live, sweep skipped: {result.skipped_engine_live}", style="yellow")
+        if not quiet:
+            message(f"engine live, sweep skipped: {result.skipped_engine_live}", style="yellow")
         if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
             body = envelope(SWEEP, ok=True, exit_code=0, data=None, skipped="engine_live",
                             note=result.skipped_engine_live)
@@ -27,13 +28,15 @@ def emit_sweep(result: SweepResult, *, fmt: OutputFormat, now_ms: int, loop: boo
     data = result.outcome.model_dump(mode="json")
     if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
         _emit_json(envelope(SWEEP, ok=True, exit_code=0, data=data), compact=loop or fmt is OutputFormat.JSONL)
-        _summary(result, now_ms)
+        if not quiet:
+            _summary(result, now_ms)
         return
     if fmt is OutputFormat.CSV:
         _csv(result)
     elif not loop or result.outcome.acted:
         _table(result, now_ms)
-    _summary(result, now_ms)
+    if not quiet:
+        _summary(result, now_ms)
 
 
 def _emit_json(body: dict[str, object], *, compact: bool) -> None:

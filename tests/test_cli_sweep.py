@@ -150,3 +150,14 @@ def test_interval_must_be_a_duration(tandemctl, sample: StateDir) -> None:
     started = time.monotonic()
     result = tandemctl("sweep", "--interval", "soon")
     assert result.exit_code == 2 and time.monotonic() - started < 10
+
+
+def test_quiet_silences_summaries_and_the_engine_live_note(tandemctl, sample: StateDir, live_engine: str) -> None:
+    skipped = tandemctl("-q", "sweep", "--once", "--skip-if-engine-live", "--engine-url", live_engine)
+    assert skipped.exit_code == 0 and skipped.stderr == ""
+    listed = tandemctl("-q", "--all-tenants", "dead-letters", "list")
+    assert listed.exit_code == 0 and listed.stderr == "" and "dead-letter-effect" in listed.stdout
+    swept = tandemctl("-q", "sweep", "--once")
+    assert swept.exit_code == 0 and swept.stderr == "" and "dispatched" in swept.stdout
+    refused = tandemctl("-q", "sweep", "--once", "--engine-url", live_engine)
+    assert refused.exit_code == 4 and "every second" in refused.stderr  # errors still show
