@@ -1,0 +1,41 @@
+"""Help is part of the interface: every command has help with an example, and the README names it."""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from tandemctl.cli import app
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def _commands(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    found = []
+    for name, command in getattr(group, "commands", {}).items():
+        path = (*prefix, name)
+        if getattr(command, "commands", None):
+            found += _commands(command, path)
+        else:
+            found.append((path, command))
+    return found
+
+
+def test_every_command_has_help_with_an_example_and_is_in_the_readme() -> None:
+    commands = _commands(typer.main.get_command(app))
+    names = {" ".join(path) for path, _ in commands}
+    assert {"dead-letters list", "dead-letters retry", "dead-letters park", "dead-letters resolve",
+            "dead-letters reopen", "history", "undo", "sweep", "audit verify"} <= names
+    for path, command in commands:
+        text = command.help or ""
+        assert text.strip(), f"{' '.join(path)} has no help"
+        assert "Example: tandemctl" in text, f"{' '.join(path)} help lacks an example"
+        assert re.search(rf"tandemctl [^\n`]*{path[0]}\b", README) and re.search(rf"\b{path[-1]}\b", README), path
+
+
+def test_every_option_has_help() -> None:
+    for path, command in _commands(typer.main.get_command(app)):
+        for param in command.params:
+            if getattr(param, "param_type_name", "") == "option" and param.name not in ("help",):
+                assert (param.help or "").strip(), f"{' '.join(path)} {param.opts} has no help"
