@@ -62,6 +62,9 @@ def root(
     actor: Annotated[str | None, typer.Option(
         "--actor", envvar=ENV_ACTOR, help="Who is acting; default the login user.")] = None,
     config: Annotated[str | None, typer.Option("--config", envvar=ENV_CONFIG, help="TOML config file.")] = None,
+    lock_timeout: Annotated[float | None, typer.Option(
+        "--lock-timeout", min=0, max=86400, help="Seconds to wait for tandemctl's lock before exit 4 "
+        "(default 10).")] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="Print resolved paths.")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
     version: Annotated[bool, typer.Option(
@@ -70,7 +73,8 @@ def root(
     """Global options go before the command name."""
     ctx.obj = RootOptions(
         state_dir=state_dir, reliability_file=reliability_file, tenant=tenant, all_tenants=all_tenants,
-        output=output, actor=actor, config=config, verbose=verbose, quiet=quiet, argv=tuple(sys.argv[1:]),
+        output=output, actor=actor, config=config, lock_timeout=lock_timeout, verbose=verbose, quiet=quiet,
+        argv=tuple(sys.argv[1:]),
     )
 
 

@@ -49,6 +49,10 @@ class Invocation:
         return JsonFileBackend(self.paths.reliability_file)
 
 
+def _first_set(*values: float | None) -> float:
+    return next(value for value in values if value is not None)
+
+
 def read_now_ms(env: Mapping[str, str]) -> int:
     """The one clock read of an invocation; TANDEMCTL_NOW_MS pins it."""
     pinned = env.get(ENV_NOW_MS, "").strip()
@@ -75,7 +79,7 @@ def resolve(options: RootOptions, env: Mapping[str, str] | None = None) -> Invoc
         output=options.output or settings.output or OutputFormat.TABLE,
         actor=(options.actor or settings.actor or login_user(env)).strip() or "operator",
         now_ms=read_now_ms(env), verbose=options.verbose, quiet=options.quiet,
-        lock_timeout=settings.lock_timeout if settings.lock_timeout is not None else DEFAULT_LOCK_TIMEOUT,
+        lock_timeout=_first_set(options.lock_timeout, settings.lock_timeout, DEFAULT_LOCK_TIMEOUT),
         engine_url=settings.engine_url, argv=options.argv, env=env,
     )
 

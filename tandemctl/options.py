@@ -16,6 +16,7 @@ class RootOptions:
     output: OutputFormat | None = None
     actor: str | None = None
     config: str | None = None
+    lock_timeout: float | None = None
     verbose: int = 0
     quiet: bool = False
     argv: tuple[str, ...] = ()

@@ -470,3 +470,19 @@ def test_bulk_action_with_stdin_closed_is_a_usage_error_not_a_crash(state: State
                           preexec_fn=lambda: os.close(0))
     assert done.returncode == 2 and "--yes" in done.stderr and "internal error" not in done.stderr
     assert state.reliability.read_bytes() == before
+
+
+def test_global_lock_timeout_makes_a_busy_store_exit_4(tandemctl: Cli, state: StateDir) -> None:
+    from tests.test_fsutil import _hold_lock
+
+    seed(state, [dead_letter("dead-1")])
+    before = state.reliability.read_bytes()
+    holder = _hold_lock(state.reliability)
+    try:
+        result = tandemctl("--lock-timeout", "0.2", "-o", "json", "dead-letters", "park", "dead-1", "--reason", "x")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 4 and result.json()["errors"][0]["code"] == "busy"
+    assert "--lock-timeout" in result.stderr and state.reliability.read_bytes() == before
+    assert tandemctl("--lock-timeout", "0.2", "dead-letters", "park", "dead-1", "--reason", "x").exit_code == 0
