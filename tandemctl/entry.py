@@ -10,6 +10,6 @@ def main() -> None:
 
         sys.stdout.write(f"tandemctl {__version__}\n")
         return
-    from tandemctl.cli import main as cli_main
+    from tandemctl.cli.app import main as cli_main
 
     cli_main()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tandemctl.cli import app
+from tandemctl.cli.app import app
 
 NOW_MS = 1_795_737_600_000
 

@@ -3,8 +3,9 @@
 from pathlib import Path
 from typing import Any
 
-from tandemctl.jsonio import dumps_pretty
-from tandemctl.store import ReliabilityData, canonical_row, serialize_reliability
+from tandemctl.engine.jsonio import dumps_pretty
+from tandemctl.engine.records import canonical_row
+from tandemctl.stores.json_codec import ReliabilityData, serialize_reliability
 
 LOCAL = {"org_id": "local", "workspace_id": "local", "source": "local_implicit"}
 

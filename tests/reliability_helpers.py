@@ -16,19 +16,21 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from tandemctl import fsutil
-from tandemctl.audit import build_protected_event, verify_audit_ledger
-from tandemctl.cli import app
-from tandemctl.definitions import definition_hash
-from tandemctl.jsonio import parse_strict
-from tandemctl.paths import StatePaths
-from tandemctl.runs import parse_runs_file, read_shard
-from tandemctl.store import parse_reliability
+from tandemctl.cli.app import app
+from tandemctl.engine.audit_chain import build_protected_event
+from tandemctl.engine.definitions import definition_hash
+from tandemctl.engine.jsonio import parse_strict
+from tandemctl.engine.run_store import parse_runs_file
+from tandemctl.fs import locks, temps
+from tandemctl.stores.audit_ledger import verify_audit_ledger
+from tandemctl.stores.json_codec import parse_reliability
+from tandemctl.stores.json_runs import read_shard
+from tandemctl.stores.paths import StatePaths
 from tests.conftest import NOW_MS
 from tests.sweep_fixtures import NOW, SweepDir, definition, group_a_dead_letter, run_record
 
-LOCK_SUFFIX = fsutil.LOCK_SUFFIX
-TEMP_MARK = fsutil.TEMP_MARK
+LOCK_SUFFIX = locks.LOCK_SUFFIX
+TEMP_MARK = temps.TEMP_MARK
 INTENT_SUFFIX = ".tandemctl.intent"
 SWEEP_INTENT = "tandemctl-sweep.intent.json"
 

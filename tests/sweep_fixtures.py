@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tandemctl.paths import StatePaths
-from tandemctl.run_records import canonical_run
-from tandemctl.runs import shard_relpath
+from tandemctl.engine.run_records import canonical_run
+from tandemctl.engine.run_store import shard_relpath
+from tandemctl.stores.paths import StatePaths
 from tests.factories import dead_letter, tenant, write_json, write_store
 
 NOW = 1_767_225_600_000  # 2026-01-01T00:00:00Z

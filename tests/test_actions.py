@@ -10,13 +10,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tandemctl.actions import AbortedError, ActionArgs, perform, plan_action
-from tandemctl.actions_plan import ActionOutcome
-from tandemctl.actions_rules import ALL_STATUSES, RULES, Outcome, changed_row, decide, metadata_changes
-from tandemctl.dispositions import dead_letter_retry_dispatch_count
+from tandemctl.commands.action_plan import plan_action
+from tandemctl.commands.action_results import ActionOutcome
+from tandemctl.commands.action_rules import ALL_STATUSES, RULES, Outcome, changed_row, decide, metadata_changes
+from tandemctl.commands.actions import ActionArgs, perform
+from tandemctl.commands.execute import AbortedError
+from tandemctl.commands.invocation import Invocation, resolve
+from tandemctl.commands.options import RootOptions, SelectorOptions
+from tandemctl.engine.dispositions import dead_letter_retry_dispatch_count
+from tandemctl.engine.records import canonical_row
 from tandemctl.errors import UsageError
-from tandemctl.invocation import Invocation, RootOptions, SelectorOptions, resolve
-from tandemctl.store import canonical_row
 from tests.conftest import NOW_MS, StateDir
 from tests.factories import dead_letter, tenant, write_store
 

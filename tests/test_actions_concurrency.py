@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
-from tandemctl import fsutil, renameat, store_verify
-from tandemctl.store import JsonFileBackend, ReliabilityData
+from tandemctl.fs import atomic, reads, renameat, temps
+from tandemctl.stores import json_verify
+from tandemctl.stores.json_codec import ReliabilityData
+from tandemctl.stores.json_store import JsonFileBackend
 from tests.conftest import StateDir
 from tests.factories import dead_letter, scope, write_store
 
@@ -132,8 +134,8 @@ def test_verified_write_puts_back_rows_an_unlocked_writer_reverted(state: StateD
     clobbered = threading.Event()
 
     def engine_cycle_that_read_before_our_rename() -> None:
-        before = fsutil.FileIdentity.of(state.reliability)
-        while fsutil.FileIdentity.of(state.reliability) == before:
+        before = reads.FileIdentity.of(state.reliability)
+        while reads.FileIdentity.of(state.reliability) == before:
             time.sleep(0.001)
         engine = state.reliability.with_name(state.reliability.name + ".tmp")
         write_store(engine, [dead_letter("dead-1"), dead_letter("dead-2", reason="engine touched"),
@@ -156,25 +158,25 @@ def test_verified_write_puts_back_rows_an_unlocked_writer_reverted(state: StateD
 def test_exchange_check_puts_back_a_version_renamed_in_after_the_stat(state: StateDir,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     _seed_two_rows(state)
-    _, stale_identity = fsutil.read_bytes(state.reliability)
+    _, stale_identity = reads.read_bytes(state.reliability)
     engine_version = write_store(state.reliability, [dead_letter("dead-engine")])  # lands after our read
-    real_of = fsutil.FileIdentity.of
+    real_of = reads.FileIdentity.of
     calls = {"n": 0}
 
-    def of_once_stale(path: Path) -> fsutil.FileIdentity | None:
+    def of_once_stale(path: Path) -> reads.FileIdentity | None:
         calls["n"] += 1
         return stale_identity if calls["n"] == 1 else real_of(path)  # our pre-rename stat missed it
 
-    monkeypatch.setattr(fsutil.FileIdentity, "of", staticmethod(of_once_stale))
-    with pytest.raises(fsutil.StaleFileError):
-        fsutil.write_atomic(state.reliability, b"{}", expected=stale_identity, check=True)
+    monkeypatch.setattr(reads.FileIdentity, "of", staticmethod(of_once_stale))
+    with pytest.raises(atomic.StaleFileError):
+        atomic.write_atomic(state.reliability, b"{}", expected=stale_identity, check=True)
     assert state.reliability.read_bytes() == engine_version
-    assert not [p for p in state.reliability.parent.iterdir() if p.name.endswith(fsutil.TEMP_MARK)]
+    assert not [p for p in state.reliability.parent.iterdir() if p.name.endswith(temps.TEMP_MARK)]
 
 
 def test_a_fresh_engine_temp_file_means_wait_for_its_rename_then_re_read(state: StateDir) -> None:
     _seed_two_rows(state)
-    data, identity = fsutil.read_bytes(state.reliability)
+    data, identity = reads.read_bytes(state.reliability)
     engine_temp = state.reliability.with_name(state.reliability.name + ".tmp")
     engine_version = write_store(engine_temp, [dead_letter("dead-engine")])  # the engine is mid-write
 
@@ -184,19 +186,19 @@ def test_a_fresh_engine_temp_file_means_wait_for_its_rename_then_re_read(state: 
 
     thread = threading.Thread(target=engine_renames)
     thread.start()
-    with pytest.raises(fsutil.StaleFileError):
-        fsutil.write_atomic(state.reliability, data, expected=identity, check=True)
+    with pytest.raises(atomic.StaleFileError):
+        atomic.write_atomic(state.reliability, data, expected=identity, check=True)
     thread.join(5)
     assert state.reliability.read_bytes() == engine_version
 
 
 def test_a_leftover_engine_temp_file_from_a_crash_is_ignored(state: StateDir) -> None:
     _seed_two_rows(state)
-    data, identity = fsutil.read_bytes(state.reliability)
+    data, identity = reads.read_bytes(state.reliability)
     engine_temp = state.reliability.with_name(state.reliability.name + ".tmp")
     engine_temp.write_bytes(b"{")
     os.utime(engine_temp, ns=(time.time_ns() - 3_600_000_000_000,) * 2)
-    fsutil.write_atomic(state.reliability, data.replace(b'"open"', b'"ignored"'), expected=identity, check=True)
+    atomic.write_atomic(state.reliability, data.replace(b'"open"', b'"ignored"'), expected=identity, check=True)
     assert b'"ignored"' in state.reliability.read_bytes()
 
 
@@ -206,14 +208,14 @@ def test_restore_puts_back_reverted_adds_deletes_and_updates_and_leaves_moved_ro
 
     old_a, old_b, old_c = dead_letter("a"), dead_letter("b"), dead_letter("c")
     new_a, new_d = {**old_a, "status": "ignored"}, dead_letter("d")
-    changes = store_verify.diff_rows(top(old_a, old_b, old_c), top(new_a, old_c, new_d))  # b deleted, d added
+    changes = json_verify.diff_rows(top(old_a, old_b, old_c), top(new_a, old_c, new_d))  # b deleted, d added
     assert set(changes) == {("dead_letters", "a"), ("dead_letters", "b"), ("dead_letters", "d")}
     engine = top(old_a, old_b, {**old_c, "reason": "engine"}, dead_letter("e"))  # reverted all three, touched c
-    assert store_verify.restore_rows(changes, engine)
+    assert json_verify.restore_rows(changes, engine)
     assert sorted(r["dead_letter_id"] for r in engine["dead_letters"]) == ["a", "c", "d", "e"]
     by_id = {r["dead_letter_id"]: r for r in engine["dead_letters"]}
     assert by_id["a"]["status"] == "ignored" and by_id["c"]["reason"] == "engine"
-    assert not store_verify.restore_rows(changes, engine)  # our version is in: nothing more to do
+    assert not json_verify.restore_rows(changes, engine)  # our version is in: nothing more to do
     moved = top({**old_a, "status": "retrying"}, old_c)  # a moved on, b deleted by someone else
-    assert not store_verify.restore_rows({("dead_letters", "a"): changes[("dead_letters", "a")]}, moved)
+    assert not json_verify.restore_rows({("dead_letters", "a"): changes[("dead_letters", "a")]}, moved)
     assert moved["dead_letters"][0]["status"] == "retrying"

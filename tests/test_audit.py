@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tandemctl.audit import build_protected_event, event_line, read_audit_tail, verify_audit_ledger
+from tandemctl.engine.audit_chain import build_protected_event, event_line
+from tandemctl.stores.audit_ledger import read_audit_tail, verify_audit_ledger
 from tests.sweep_fixtures import TENANT_A
 
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tandemctl.store import ReliabilityData, canonical_row, serialize_reliability
+from tandemctl.engine.records import canonical_row
+from tandemctl.stores.json_codec import ReliabilityData, serialize_reliability
 from tests.conftest import NOW_MS, Result, StateDir
 from tests.factories import dead_letter, tenant, write_store
 

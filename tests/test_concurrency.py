@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tandemctl import fsutil
+from tandemctl.fs import reads
 from tests.factories import write_store
 from tests.reliability_helpers import (
     assert_files_valid,
@@ -205,9 +205,9 @@ def test_a_sweep_puts_back_dispatch_marks_an_unlocked_writer_reverted(tmp_path: 
         while not intent.exists():  # the sweep has read and planned: it is writing now
             time.sleep(0.0002)
         engine_write(json.loads(store.read_bytes()), "outbox-engine-1")
-        mine = fsutil.FileIdentity.of(store)
+        mine = reads.FileIdentity.of(store)
         in_flight = json.loads(store.read_bytes())  # read before the sweep's rename ...
-        while fsutil.FileIdentity.of(store) == mine:
+        while reads.FileIdentity.of(store) == mine:
             time.sleep(0.0002)
         engine_write(in_flight, "outbox-engine-2")  # ... written after it
         clobbered.set()

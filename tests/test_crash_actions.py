@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tandemctl.store import parse_reliability
+from tandemctl.stores.json_codec import parse_reliability
 from tests.factories import dead_letter, tenant, write_store
 from tests.reliability_helpers import (
     assert_files_valid,

@@ -8,17 +8,17 @@ from typing import Any
 
 import pytest
 
-from tandemctl.definitions import (
+from tandemctl.engine.definitions import (
     Definitions,
     DefinitionUnavailable,
     automation_definition_for_restart_recovery,
     collect_automation_descendants,
     definition_hash,
-    load_definitions,
     recover_automation_definitions_from_run_snapshots,
     validate_spec,
 )
 from tandemctl.errors import CorruptStateError
+from tandemctl.stores.json_definitions import load_definitions
 from tests.factories import write_json
 from tests.sweep_fixtures import definition, run_record
 
@@ -54,7 +54,7 @@ def test_unparseable_shard_names_the_file_but_only_when_used(tmp_path: Path, con
     shard_dir, legacy = dirs(tmp_path)
     shard_dir.mkdir()
     (shard_dir / "broken.json").write_bytes(content)
-    definitions = Definitions(shard_dir, legacy, list)  # constructing it reads nothing
+    definitions = Definitions(lambda: load_definitions(shard_dir, legacy), list)  # constructing it reads nothing
     with pytest.raises(CorruptStateError, match=r"broken\.json"):
         definitions.get("x")
 
@@ -106,7 +106,7 @@ def test_restart_recovery_definition_choice(tmp_path: Path) -> None:
     shard_dir, legacy = dirs(tmp_path)
     live = definition(flow=(("only", ()),))
     write_json(shard_dir / "a.json", live)
-    definitions = Definitions(shard_dir, legacy, list)
+    definitions = Definitions(lambda: load_definitions(shard_dir, legacy), list)
     snap = definition()
     assert automation_definition_for_restart_recovery(
         run_record(snapshot=snap, workflow_definition_snapshot_hash="sha256:other"), definitions) == snap

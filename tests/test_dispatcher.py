@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from tandemctl.definitions import Definitions
-from tandemctl.dispatcher import (
+from tandemctl.engine.definitions import Definitions
+from tandemctl.engine.dispatcher import (
     DeadLetterBook,
     Requeued,
     dead_letter_is_retry_candidate,
@@ -17,7 +17,9 @@ from tandemctl.dispatcher import (
     requeue_run_for_dead_letter_retry,
     resolve_dead_letter_after_success,
 )
-from tandemctl.runs import HotRuns, RunStore
+from tandemctl.engine.run_store import HotRuns, RunStore
+from tandemctl.stores.json_definitions import load_definitions
+from tandemctl.stores.json_runs import shard_reader
 from tests.sweep_fixtures import NOW, RUN_ID, TENANT_A, TENANT_B, group_a_dead_letter, run_record
 
 
@@ -88,9 +90,10 @@ def test_requeue_keeps_pending_sorted_and_verdicts_untouched(tmp_path: Path) -> 
     run["checkpoint"]["node_attempt_verdicts"] = {"review": [{"verdict": "fail"}]}
     run["checkpoint"]["gate_history"] = [{"node_id": "review", "decision": "rework", "decided_at_ms": 5}]
     run["checkpoint"]["awaiting_gate"] = {"node_id": "review", "title": "t", "requested_at_ms": 1}
-    store = RunStore(HotRuns(path=tmp_path / "runs.json", version=1, entries={RUN_ID: run}), tmp_path / "shards")
-    result = requeue_run_for_dead_letter_retry(store, Definitions(tmp_path, tmp_path / "x.json", list), run,
-                                               group_a_dead_letter(), NOW)
+    store = RunStore(HotRuns(path=tmp_path / "runs.json", version=1, entries={RUN_ID: run}),
+                     shard_reader(tmp_path / "shards"))
+    definitions = Definitions(lambda: load_definitions(tmp_path, tmp_path / "x.json"), list)
+    result = requeue_run_for_dead_letter_retry(store, definitions, run, group_a_dead_letter(), NOW)
     assert isinstance(result, Requeued)
     checkpoint = result.run["checkpoint"]
     assert checkpoint["pending_nodes"] == ["approval", "review", "zeta"]
@@ -105,8 +108,9 @@ def test_requeue_keeps_pending_sorted_and_verdicts_untouched(tmp_path: Path) -> 
 def test_requeue_keeps_scheduler_of_a_queued_run(tmp_path: Path) -> None:
     scheduler = {"tenant_context": TENANT_A, "queue_reason": "capacity", "queued_at_ms": 5}
     run = run_record(scheduler=scheduler)
-    store = RunStore(HotRuns(path=tmp_path / "runs.json", version=1, entries={RUN_ID: run}), tmp_path / "shards")
-    result = requeue_run_for_dead_letter_retry(store, Definitions(tmp_path, tmp_path / "x.json", list), run,
-                                               group_a_dead_letter(), NOW)
+    store = RunStore(HotRuns(path=tmp_path / "runs.json", version=1, entries={RUN_ID: run}),
+                     shard_reader(tmp_path / "shards"))
+    definitions = Definitions(lambda: load_definitions(tmp_path, tmp_path / "x.json"), list)
+    result = requeue_run_for_dead_letter_retry(store, definitions, run, group_a_dead_letter(), NOW)
     assert isinstance(result, Requeued)
     assert result.run["scheduler"] == scheduler

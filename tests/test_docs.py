@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from tandemctl.cli import app
+from tandemctl.cli.app import app
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tandemctl.engine_guard import check_engine_idle, detect_live_engine, engine_url, probe_health
 from tandemctl.errors import EngineLiveError, ExitCode, UsageError
+from tandemctl.remote.engine_guard import check_engine_idle, detect_live_engine, engine_url, probe_health
 from tests.live_engine import HealthHandler, health_server
 from tests.sweep_fixtures import SweepDir
 

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tandemctl import fsutil
 from tandemctl.errors import BusyError, WriteError
-from tandemctl.store import JsonFileBackend
+from tandemctl.fs import atomic, locks, reads, temps
+from tandemctl.stores.json_store import JsonFileBackend
 from tests.factories import dead_letter, write_store
 
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from tandemctl import fsutil
-with fsutil.exclusive_lock(Path(sys.argv[1]), 5):
+from tandemctl.fs import locks
+with locks.exclusive_lock(Path(sys.argv[1]), 5):
     print("locked", flush=True)
     time.sleep(60)
 """
@@ -35,13 +35,13 @@ def test_lock_excludes_a_second_process_and_dies_with_its_holder(tmp_path: Path)
     holder = _hold_lock(target)
     try:
         with pytest.raises(BusyError, match="another tandemctl holds the lock"), \
-                fsutil.exclusive_lock(target, 0.2):
+                locks.exclusive_lock(target, 0.2):
             pass
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
     # A holder killed with SIGKILL leaves no lock behind: the kernel released the flock.
-    with fsutil.exclusive_lock(target, 0.5):
+    with locks.exclusive_lock(target, 0.5):
         assert (tmp_path / "stateful_reliability.json.tandemctl.lock").exists()
 
 
@@ -51,7 +51,7 @@ def test_cli_reports_busy_with_exit_4_while_another_process_holds_the_lock(tmp_p
     write_store(store, [dead_letter("dead-1")])
     holder = _hold_lock(store)
     try:
-        code = "from tandemctl.store import JsonFileBackend; import sys; from pathlib import Path\n" \
+        code = "from tandemctl.stores.json_store import JsonFileBackend; import sys; from pathlib import Path\n" \
                "from tandemctl.errors import TandemctlError\n" \
                "try:\n    JsonFileBackend(Path(sys.argv[1])).mutate(lambda s: (True, None), lock_timeout=0.2)\n" \
                "except TandemctlError as e:\n    print(type(e).__name__, int(e.exit_code))\n"
@@ -69,7 +69,7 @@ def test_failed_write_in_read_only_dir_leaves_old_file_and_no_temp(tmp_path: Pat
     target.parent.chmod(0o500)
     try:
         with pytest.raises(WriteError, match="left unchanged"):
-            fsutil.write_atomic(target, b"{}")
+            atomic.write_atomic(target, b"{}")
     finally:
         target.parent.chmod(0o700)
     assert target.read_bytes() == original
@@ -80,26 +80,26 @@ def test_failed_write_of_unwritable_temp_leaves_old_file(tmp_path: Path) -> None
     # Works as root too: a directory squatting on the temp name makes the write fail.
     target = tmp_path / "stateful_reliability.json"
     original = write_store(target, [dead_letter("dead-1")])
-    real_temp = fsutil.temp_path_for
+    real_temp = temps.temp_path_for
 
     def squatted(path: Path) -> Path:
         temp = real_temp(path)
         temp.mkdir()
         return temp
 
-    fsutil.temp_path_for = squatted  # type: ignore[assignment]
+    atomic.temp_path_for = squatted  # type: ignore[assignment]
     try:
         with pytest.raises(WriteError):
-            fsutil.write_atomic(target, b"{}")
+            atomic.write_atomic(target, b"{}")
     finally:
-        fsutil.temp_path_for = real_temp  # type: ignore[assignment]
+        atomic.temp_path_for = real_temp  # type: ignore[assignment]
     assert target.read_bytes() == original
 
 
 KILL_WRITER = """
 import sys
 from pathlib import Path
-from tandemctl.store import JsonFileBackend
+from tandemctl.stores.json_store import JsonFileBackend
 def apply(store):
     store.dead_letters[0]["attempts"] = 9
     return True, None
@@ -115,30 +115,30 @@ def test_kill_between_temp_write_and_rename_leaves_old_file_intact(tmp_path: Pat
     proc = subprocess.run([sys.executable, "-c", KILL_WRITER, str(target)], env=env, capture_output=True)
     assert proc.returncode == -signal.SIGKILL
     assert target.read_bytes() == original
-    leftovers = [p for p in os.listdir(tmp_path) if p.endswith(fsutil.TEMP_MARK)]
+    leftovers = [p for p in os.listdir(tmp_path) if p.endswith(temps.TEMP_MARK)]
     assert len(leftovers) == 1 and leftovers[0].startswith(".")
     # The next writer removes the dead process's temp file and succeeds.
     subprocess.run([sys.executable, "-c", KILL_WRITER, str(target)], check=True)
     assert b'"attempts": 9' in target.read_bytes()
-    assert not [p for p in os.listdir(tmp_path) if p.endswith(fsutil.TEMP_MARK)]
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(temps.TEMP_MARK)]
 
 
 def test_write_keeps_the_file_mode(tmp_path: Path) -> None:
     target = tmp_path / "stateful_reliability.json"
     write_store(target, [dead_letter("dead-1")])
     target.chmod(0o600)
-    fsutil.write_atomic(target, b"{}")
+    atomic.write_atomic(target, b"{}")
     assert target.stat().st_mode & 0o777 == 0o600
 
 
 def test_stale_check_refuses_when_file_changed_since_read(tmp_path: Path) -> None:
     target = tmp_path / "f.json"
     target.write_bytes(b"{}")
-    _, identity = fsutil.read_bytes(target)
+    _, identity = reads.read_bytes(target)
     time.sleep(0.01)
     target.write_bytes(b'{"x": 1}')
-    with pytest.raises(fsutil.StaleFileError):
-        fsutil.write_atomic(target, b"{}", expected=identity, check=True)
+    with pytest.raises(atomic.StaleFileError):
+        atomic.write_atomic(target, b"{}", expected=identity, check=True)
     assert target.read_bytes() == b'{"x": 1}'
 
 
@@ -170,8 +170,8 @@ def test_is_flock_held_sees_a_real_flock(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-c", code, str(lock)], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "x"
-        assert fsutil.is_flock_held(lock) is True
+        assert locks.is_flock_held(lock) is True
     finally:
         proc.kill()
         proc.wait()
-    assert fsutil.is_flock_held(lock) is False
+    assert locks.is_flock_held(lock) is False

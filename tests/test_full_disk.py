@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tandemctl.errors import WriteError
-from tandemctl.store import JsonFileBackend
+from tandemctl.stores.json_store import JsonFileBackend
 from tests.factories import dead_letter, write_store
 
 

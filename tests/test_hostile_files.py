@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tandemctl.runs import parse_runs_file
-from tandemctl.store import parse_reliability
+from tandemctl.engine.run_store import parse_runs_file
+from tandemctl.stores.json_codec import parse_reliability
 from tests.reliability_helpers import (
     MUTATIONS,
     assert_refused_or_accepted,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tandemctl.audit import build_protected_event
+from tandemctl.engine.audit_chain import build_protected_event
 from tests.reliability_helpers import (
     HOSTILE_ENV,
     assert_one_line_error,

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from tandemctl.cli import app
+from tandemctl.cli.app import app
 from tests.factories import dead_letter, tenant, write_store
 
 FUZZ_CASES = {"n": 0}

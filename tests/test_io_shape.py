@@ -29,7 +29,7 @@ sys.addaudithook(hook)
 import atexit
 atexit.register(lambda: open(os.environ["IO_TRACE"], "w").write(json.dumps(log)))
 sys.argv = ["tandemctl", *sys.argv[1:]]
-from tandemctl.cli import main
+from tandemctl.cli.app import main
 main()
 """
 

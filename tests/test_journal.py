@@ -7,8 +7,9 @@ from typing import Any
 import orjson
 import pytest
 
-from tandemctl import journal
+from tandemctl.commands import history
 from tandemctl.errors import NotFoundError, UsageError
+from tandemctl.stores import journal_file
 from tests.conftest import NOW_MS
 
 LOCAL = {"org_id": "local", "workspace_id": "local"}
@@ -22,70 +23,70 @@ def _entry(operation_id: str, *rows: tuple[str, dict[str, str]], action: str = "
 
 
 def test_operation_id_is_utc_time_of_now_ms_plus_random_hex() -> None:
-    first, second = journal.new_operation_id(NOW_MS), journal.new_operation_id(NOW_MS)
+    first, second = history.new_operation_id(NOW_MS), history.new_operation_id(NOW_MS)
     assert re.fullmatch(r"op-20261127T000000-[0-9a-f]{8}", first), first
     assert first != second
-    assert journal.iso_utc(NOW_MS + 5) == "2026-11-27T00:00:00.005Z"
+    assert history.iso_utc(NOW_MS + 5) == "2026-11-27T00:00:00.005Z"
 
 
 def test_append_writes_one_json_line_per_entry_and_reads_back_in_order(tmp_path: Path) -> None:
     path = tmp_path / "runtime" / "journal.jsonl"
-    journal.append(path, _entry("op-1", ("dead-1", LOCAL)))
-    journal.append(path, _entry("op-2", ("dead-2", LOCAL)))
+    journal_file.append(path, _entry("op-1", ("dead-1", LOCAL)))
+    journal_file.append(path, _entry("op-2", ("dead-2", LOCAL)))
     lines = path.read_bytes().splitlines()
     assert len(lines) == 2 and orjson.loads(lines[1])["operation_id"] == "op-2"
-    assert [e["operation_id"] for e in journal.read_entries(path)] == ["op-1", "op-2"]
+    assert [e["operation_id"] for e in journal_file.read_entries(path)] == ["op-1", "op-2"]
 
 
 def test_a_torn_last_line_is_closed_off_and_skipped(tmp_path: Path) -> None:
     path = tmp_path / "journal.jsonl"
-    journal.append(path, _entry("op-1", ("dead-1", LOCAL)))
+    journal_file.append(path, _entry("op-1", ("dead-1", LOCAL)))
     with path.open("ab") as handle:
         handle.write(b'{"operation_id": "op-torn", "rows": [')  # a crash in the middle of an append
-    journal.append(path, _entry("op-2", ("dead-2", LOCAL)))
-    assert [e["operation_id"] for e in journal.read_entries(path)] == ["op-1", "op-2"]
+    journal_file.append(path, _entry("op-2", ("dead-2", LOCAL)))
+    assert [e["operation_id"] for e in journal_file.read_entries(path)] == ["op-1", "op-2"]
 
 
 def test_reading_skips_foreign_and_malformed_lines(tmp_path: Path) -> None:
     path = tmp_path / "journal.jsonl"
     path.write_bytes(b'[1, 2]\n{"operation_id": 7, "rows": []}\nnot json\n\n{"operation_id": "op-1", "rows": []}\n')
-    assert [e["operation_id"] for e in journal.read_entries(path)] == ["op-1"]
-    assert journal.read_entries(tmp_path / "missing.jsonl") == []
+    assert [e["operation_id"] for e in journal_file.read_entries(path)] == ["op-1"]
+    assert journal_file.read_entries(tmp_path / "missing.jsonl") == []
 
 
 def test_find_operation_or_not_found(tmp_path: Path) -> None:
     entries = [_entry("op-1"), _entry("op-2")]
-    assert journal.find_operation(entries, "op-2", path=tmp_path)["operation_id"] == "op-2"
+    assert history.find_operation(entries, "op-2", path=tmp_path)["operation_id"] == "op-2"
     with pytest.raises(NotFoundError, match="op-9"):
-        journal.find_operation(entries, "op-9", path=tmp_path)
+        history.find_operation(entries, "op-9", path=tmp_path)
 
 
 def test_history_is_newest_first_limited_and_filtered_by_dead_letter() -> None:
     entries = [_entry("op-1", ("dead-1", LOCAL)), _entry("op-2", ("dead-2", LOCAL)),
                _entry("op-3", ("dead-1", LOCAL), ("dead-3", LOCAL))]
-    ids = [e["operation_id"] for e in journal.history(entries, tenant=None, dead_letter_id=None, limit=0)]
+    ids = [e["operation_id"] for e in history.history(entries, tenant=None, dead_letter_id=None, limit=0)]
     assert ids == ["op-3", "op-2", "op-1"]
-    assert [e["operation_id"] for e in journal.history(entries, tenant=None, dead_letter_id=None, limit=2)] == [
+    assert [e["operation_id"] for e in history.history(entries, tenant=None, dead_letter_id=None, limit=2)] == [
         "op-3", "op-2"]
-    assert [e["operation_id"] for e in journal.history(entries, tenant=None, dead_letter_id="dead-1", limit=0)] == [
+    assert [e["operation_id"] for e in history.history(entries, tenant=None, dead_letter_id="dead-1", limit=0)] == [
         "op-3", "op-1"]
 
 
 def test_history_shows_a_tenant_only_its_own_rows() -> None:
     entries = [_entry("op-1", ("dead-a", ORG_A)), _entry("op-2", ("dead-1", LOCAL), ("dead-a", ORG_A))]
-    local = journal.history(entries, tenant={**LOCAL, "source": "local_implicit"}, dead_letter_id=None, limit=0)
+    local = history.history(entries, tenant={**LOCAL, "source": "local_implicit"}, dead_letter_id=None, limit=0)
     assert [(e["operation_id"], [r["dead_letter_id"] for r in e["rows"]]) for e in local] == [("op-2", ["dead-1"])]
-    assert len(journal.history(entries, tenant=ORG_A, dead_letter_id=None, limit=0)) == 2
-    assert journal.history(entries, tenant={"org_id": "org-a", "workspace_id": "ws-a", "deployment_id": "d"},
+    assert len(history.history(entries, tenant=ORG_A, dead_letter_id=None, limit=0)) == 2
+    assert history.history(entries, tenant={"org_id": "org-a", "workspace_id": "ws-a", "deployment_id": "d"},
                            dead_letter_id=None, limit=0) == []
 
 
 def test_load_history_rejects_a_negative_limit(tmp_path: Path) -> None:
     with pytest.raises(UsageError):
-        journal.load_history(tmp_path / "j.jsonl", tenant=None, dead_letter_id=None, limit=-1)
+        history.load_history(tmp_path / "j.jsonl", tenant=None, dead_letter_id=None, limit=-1)
 
 
 def test_tenant_label() -> None:
-    assert journal.tenant_label(None) is None
-    assert journal.tenant_label({"org_id": "o", "workspace_id": "w"}) == "o/w"
-    assert journal.tenant_label({"org_id": "o", "workspace_id": "w", "deployment_id": "d"}) == "o/w/d"
+    assert history.tenant_label(None) is None
+    assert history.tenant_label({"org_id": "o", "workspace_id": "w"}) == "o/w"
+    assert history.tenant_label({"org_id": "o", "workspace_id": "w", "deployment_id": "d"}) == "o/w/d"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.generate import generate_state
-from tandemctl import limits
+from tandemctl.fs import limits
 from tests.reliability_helpers import (
     assert_files_valid,
     assert_one_line_error,
@@ -43,7 +43,7 @@ def report(path=sys.argv[1]):
     open(path, "w").write(hwm)
 atexit.register(report)
 sys.argv = ["tandemctl", *sys.argv[2:]]
-from tandemctl.cli import main
+from tandemctl.cli.app import main
 main()
 """
 

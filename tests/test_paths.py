@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tandemctl.paths import resolve_data_dir, resolve_state_paths, validate_env_path
+from tandemctl.stores.paths import resolve_data_dir, resolve_state_paths, validate_env_path
 
 
 def test_valid_state_dir_gets_data_appended(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 import re
 from typing import Any
 
-from tandemctl.query import DeadLetterQuery, list_dead_letters, normalize_filter
+from tandemctl.engine.query import DeadLetterQuery, list_dead_letters, normalize_filter
 from tests.factories import dead_letter, tenant
 
 TENANT_A = tenant("org-a", "workspace-a", actor="user-a")

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
+from tandemctl.engine.jsonio import dumps_pretty
+from tandemctl.engine.run_records import canonical_run, run_validation_error
+from tandemctl.engine.run_store import HotRuns, RunStore, apply_update_rules, parse_runs_file, shard_relpath
 from tandemctl.errors import CorruptStateError, UnsupportedStateError
-from tandemctl.jsonio import dumps_pretty
-from tandemctl.run_records import canonical_run, run_validation_error
-from tandemctl.runs import HotRuns, RunStore, apply_update_rules, parse_runs_file, read_shard, shard_relpath
+from tandemctl.stores.json_runs import read_shard, shard_reader
 from tests.factories import write_json
 from tests.sweep_fixtures import NOW, RUN_ID, TENANT_A, run_record
 
@@ -145,7 +146,7 @@ def store_with(tmp_path: Path, hot: list[dict[str, Any]], shards: list[dict[str,
     for record in shards:
         write_json(tmp_path / "shards" / shard_relpath(record), {"schema_version": 1, "run": record})
     entries = {record["run_id"]: record for record in hot}
-    return RunStore(HotRuns(path=tmp_path / "runs.json", version=1, entries=entries), tmp_path / "shards")
+    return RunStore(HotRuns(path=tmp_path / "runs.json", version=1, entries=entries), shard_reader(tmp_path / "shards"))
 
 
 def test_lookup_prefers_hot_unless_history_has_more_detail(tmp_path: Path) -> None:

@@ -4,7 +4,10 @@ from typing import Any
 
 import pytest
 
-from tandemctl.runtime_state import record_automation_lifecycle_event_with_metadata, refresh_automation_runtime_state
+from tandemctl.engine.run_lifecycle import (
+    record_automation_lifecycle_event_with_metadata,
+    refresh_automation_runtime_state,
+)
 from tests.sweep_fixtures import NOW, definition
 
 PHASED_FLOW = (("collect", ()), ("publish", ()))

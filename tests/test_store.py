@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from tandemctl.engine.records import canonical_row
 from tandemctl.errors import CorruptStateError, UnsupportedStateError
-from tandemctl.store import JsonFileBackend, canonical_row, parse_reliability, serialize_reliability
+from tandemctl.stores.json_codec import parse_reliability, serialize_reliability
+from tandemctl.stores.json_store import JsonFileBackend
 from tests.factories import dead_letter, scope, tenant
 
 # Written the way tandem-server writes it: declaration order, sorted metadata, 2-space pretty,

@@ -5,8 +5,9 @@ from typing import Any
 
 import pytest
 
-from tandemctl.audit import verify_audit_ledger
-from tandemctl.sweep import SweepOutcome, run_sweep
+from tandemctl.engine.sweep_plan import SweepOutcome
+from tandemctl.stores.audit_ledger import verify_audit_ledger
+from tandemctl.stores.json_sweep import run_sweep
 from tests.sweep_fixtures import NOW, RUN_ID, TENANT_B, SweepDir, group_a_dead_letter, run_record
 
 DETAIL = ("dead letter `dead-review-effect` retry dispatched; "

@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
-from tandemctl.audit import verify_audit_ledger
-from tandemctl.jsonio import parse_strict
-from tandemctl.runs import parse_runs_file, read_shard
-from tandemctl.store import parse_reliability
-from tandemctl.sweep_intent import intent_path
+from tandemctl.engine.jsonio import parse_strict
+from tandemctl.engine.run_store import parse_runs_file
+from tandemctl.stores.audit_ledger import verify_audit_ledger
+from tandemctl.stores.json_codec import parse_reliability
+from tandemctl.stores.json_runs import read_shard
+from tandemctl.stores.sweep_intent import intent_path
 from tests.sweep_fixtures import NOW, SweepDir
 from tests.test_sweep import sweep
 from tests.test_sweep_writes import RUN_IDS, busy_state
@@ -26,8 +27,8 @@ pytestmark = pytest.mark.slow
 CHILD = """
 import sys
 from pathlib import Path
-from tandemctl.paths import StatePaths
-from tandemctl.sweep import run_sweep
+from tandemctl.stores.paths import StatePaths
+from tandemctl.stores.json_sweep import run_sweep
 data = Path(sys.argv[1]) / "data"
 paths = StatePaths(data_dir=data, source="test", reliability_file=data / "runtime" / "stateful_reliability.json",
                    journal_file=data / "runtime" / "tandemctl-journal.jsonl")

@@ -4,11 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from tandemctl.audit import build_protected_event, event_line, verify_audit_ledger
+from tandemctl.engine.audit_chain import build_protected_event, event_line
+from tandemctl.engine.sweep_plan import plan_sweep
 from tandemctl.errors import CorruptStateError
-from tandemctl.sweep import load_sweep_state
-from tandemctl.sweep_intent import intent_path, write_intent
-from tandemctl.sweep_plan import plan_sweep
+from tandemctl.stores.audit_ledger import verify_audit_ledger
+from tandemctl.stores.json_sweep import load_sweep_state
+from tandemctl.stores.sweep_intent import intent_path, write_intent
 from tests.factories import write_json
 from tests.sweep_fixtures import NOW, TENANT_A, SweepDir, group_a_dead_letter, run_record
 from tests.test_sweep import sweep

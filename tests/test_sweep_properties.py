@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tandemctl.dispatcher import dead_letter_retry_backoff_ms
-from tandemctl.dispositions import tenant_key, tenant_of
+from tandemctl.engine.dispatcher import dead_letter_retry_backoff_ms
+from tandemctl.engine.dispositions import tenant_key, tenant_of
 from tests.sweep_fixtures import NOW, TENANT_A, TENANT_B, SweepDir, group_a_dead_letter, run_record
 from tests.test_sweep import sweep
 from tests.test_sweep_writes import fail_again

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from tandemctl.definitions import definition_hash
+from tandemctl.engine.definitions import definition_hash
+from tandemctl.engine.jsonio import dumps_pretty
 from tandemctl.errors import UnsupportedStateError
-from tandemctl.jsonio import dumps_pretty
-from tandemctl.runs import read_shard
+from tandemctl.stores.json_runs import read_shard
 from tests.sweep_fixtures import (
     NOW,
     RUN_ID,

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from tandemctl.audit import DISPATCH_EVENT_TYPE, build_protected_event, event_line, verify_audit_ledger
-from tandemctl.sweep_intent import intent_path
+from tandemctl.engine.audit_chain import DISPATCH_EVENT_TYPE, build_protected_event, event_line
+from tandemctl.stores.audit_ledger import verify_audit_ledger
+from tandemctl.stores.sweep_intent import intent_path
 from tests.factories import write_json
 from tests.sweep_fixtures import NOW, TENANT_A, SweepDir, group_a_dead_letter, run_record
 from tests.test_sweep import sweep

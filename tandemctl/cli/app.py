@@ -1,0 +1,81 @@
+"""The root Typer app: global options, and the explicit registration of every command group.
+
+Only `cli/` imports Typer. Commands are thin adapters (see `cli/dead_letters.py`).
+"""
+
+import gc
+import sys
+from typing import Annotated
+
+import typer
+
+from tandemctl import __version__
+from tandemctl.cli import dead_letters, journal, sweep
+from tandemctl.commands.options import RootOptions
+from tandemctl.constants import (
+    ENV_ACTOR,
+    ENV_CONFIG,
+    ENV_OUTPUT,
+    ENV_STATE_DIR,
+    ENV_TENANT,
+    OutputFormat,
+)
+from tandemctl.errors import EXIT_CODE_HELP
+
+# Core and rendering modules (pydantic, rich, orjson) are imported inside the commands, so that
+# `--help` and shell completion do not pay for them.
+
+app = typer.Typer(
+    name="tandemctl", no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
+    help="Operate Tandem's dead letters from a terminal: list, retry, park, resolve, sweep.",
+    epilog=EXIT_CODE_HELP,
+)
+app.add_typer(dead_letters.dead_letters_app, name="dead-letters")
+app.command("history", epilog=EXIT_CODE_HELP)(journal.history_command)
+app.command("undo", epilog=EXIT_CODE_HELP)(journal.undo_command)
+app.command("sweep")(sweep.sweep_command)
+app.add_typer(sweep.audit_app, name="audit")
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"tandemctl {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    state_dir: Annotated[str | None, typer.Option(
+        "--state-dir", envvar=ENV_STATE_DIR, help="Act as if TANDEM_STATE_DIR were this path.")] = None,
+    reliability_file: Annotated[str | None, typer.Option(
+        "--reliability-file", help="Path of stateful_reliability.json (overrides the state dir).")] = None,
+    tenant: Annotated[str | None, typer.Option(
+        "--tenant", envvar=ENV_TENANT, help="ORG/WORKSPACE[/DEPLOYMENT]; default local/local.")] = None,
+    all_tenants: Annotated[bool, typer.Option("--all-tenants", help="Lift tenant scoping.")] = False,
+    output: Annotated[OutputFormat | None, typer.Option(
+        "--output", "-o", envvar=ENV_OUTPUT, help="table, json, jsonl or csv.")] = None,
+    actor: Annotated[str | None, typer.Option(
+        "--actor", envvar=ENV_ACTOR, help="Who is acting; default the login user.")] = None,
+    config: Annotated[str | None, typer.Option("--config", envvar=ENV_CONFIG, help="TOML config file.")] = None,
+    lock_timeout: Annotated[float | None, typer.Option(
+        "--lock-timeout", min=0, max=86400, help="Seconds to wait for tandemctl's lock before exit 4 "
+        "(default 10).")] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="Print resolved paths.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """Global options go before the command name."""
+    ctx.obj = RootOptions(
+        state_dir=state_dir, reliability_file=reliability_file, tenant=tenant, all_tenants=all_tenants,
+        output=output, actor=actor, config=config, lock_timeout=lock_timeout, verbose=verbose, quiet=quiet,
+        argv=tuple(sys.argv[1:]),
+    )
+
+
+def main() -> None:
+    # A short-lived process that builds millions of small objects from one JSON file: the
+    # cyclic GC would rescan them over and over (measured 5x slower loads at 100k rows).
+    gc.disable()
+    app()

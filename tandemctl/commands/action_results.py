@@ -1,0 +1,87 @@
+"""The result types of operator actions and undo: per-row results, the plan, the outcome.
+
+Shared by actions.py, actions_undo.py and render_actions.py; pure data, no I/O.
+"""
+
+from dataclasses import dataclass
+
+from tandemctl.commands.action_rules import Outcome, changed_fields, field_values, metadata_changes
+from tandemctl.engine.dispositions import tenant_of
+from tandemctl.engine.rows import Row
+from tandemctl.errors import ExitCode
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """One dead letter's fate; `before`/`after` are the whole rows when it changes."""
+
+    dead_letter_id: str
+    outcome: Outcome
+    status: str | None
+    to: str | None = None
+    reason: str | None = None
+    before: Row | None = None
+    after: Row | None = None
+    index: int = -1
+
+    def fields(self) -> list[str]:
+        return changed_fields(self.before or {}, self.after or {})
+
+    def metadata_changes(self) -> dict[str, Row]:
+        return metadata_changes(self.before or {}, self.after or {})
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every selected row's result, in selection order, and the ids that were not found."""
+
+    results: tuple[RowResult, ...] = ()
+    not_found: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> list[RowResult]:
+        return [r for r in self.results if r.outcome is Outcome.CHANGED]
+
+    def of(self, outcome: Outcome) -> list[RowResult]:
+        return [r for r in self.results if r.outcome is outcome]
+
+    def apply_to(self, rows: list[Row]) -> bool:
+        """Put the changed rows in place (same positions as planned); True if any."""
+        for result in self.changed:
+            assert result.after is not None and rows[result.index] is result.before
+            rows[result.index] = result.after
+        return bool(self.changed)
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """What an action or undo did (or, with `dry_run`, would do)."""
+
+    command: str
+    action: str
+    plan: Plan
+    dry_run: bool = False
+    applied: bool = False
+    operation_id: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """3 when an id was not found (wins over 6), 6 when any row was refused, else 0."""
+        if self.plan.not_found:
+            return int(ExitCode.NOT_FOUND)
+        if self.plan.of(Outcome.REFUSED):
+            return int(ExitCode.PARTIAL)
+        return int(ExitCode.OK)
+
+
+def journal_row(result: RowResult) -> Row:
+    """A changed row for the journal: its tenant and the before/after of each changed field."""
+    assert result.before is not None and result.after is not None
+    fields = result.fields()
+    tenant = tenant_of(result.after)
+    return {
+        "dead_letter_id": result.dead_letter_id,
+        "tenant": {key: tenant[key] for key in ("org_id", "workspace_id", "deployment_id") if key in tenant},
+        "from": result.status, "to": result.to, "fields": fields,
+        "before": field_values(result.before, fields), "after": field_values(result.after, fields),
+    }

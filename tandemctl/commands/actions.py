@@ -1,0 +1,105 @@
+"""Operator actions on dead letters (retry, park, resolve, reopen): select by ids or selector,
+plan, confirm, apply in one locked and verified store write, journal.
+
+The plan is always recomputed from the store read under the lock, so a row that moved on
+since a preview is re-evaluated, never blindly overwritten. No Typer, no Rich, no clock.
+"""
+
+from dataclasses import dataclass, field
+
+from tandemctl.commands import history
+from tandemctl.commands.action_plan import plan_action
+from tandemctl.commands.action_results import ActionOutcome, Plan, journal_row
+from tandemctl.commands.action_rules import RULES, Outcome, Rule
+from tandemctl.commands.execute import Confirm, Execution, execute
+from tandemctl.commands.invocation import Invocation, build_query
+from tandemctl.commands.options import SelectorOptions
+from tandemctl.engine.query import DeadLetterQuery
+from tandemctl.engine.rows import Row
+from tandemctl.errors import UsageError
+
+
+@dataclass(frozen=True)
+class ActionArgs:
+    """What the operator asked for, as given on the command line."""
+
+    action: str
+    ids: tuple[str, ...] = ()
+    selector: SelectorOptions = field(default_factory=SelectorOptions)
+    all_rows: bool = False
+    reason: str | None = None
+    force: bool = False
+    dry_run: bool = False
+    yes: bool = False
+
+
+def perform(inv: Invocation, args: ActionArgs, *, interactive: bool, confirm: Confirm) -> ActionOutcome:
+    """Validate, then run the action: preview and confirm when bulk, one write, one journal line."""
+    rule = RULES[args.action]
+    ids, query = _selection(inv, args, rule)
+    selector: dict[str, object] = {"ids": list(ids)} if query is None else _describe(args)
+
+    def plan_rows(rows: list[Row], pinned: frozenset[str] | None) -> Plan:
+        return plan_action(rows, rule=rule, ids=ids, query=query, tenant=inv.tenant, force=args.force,
+                           reason=args.reason, actor=inv.actor, now_ms=inv.now_ms, pinned=pinned)
+
+    def entry(operation_id: str, plan: Plan) -> dict[str, object]:
+        return journal_entry(inv, operation_id, plan, action=args.action, reason=args.reason,
+                             selector=selector, force=args.force)
+
+    execution = Execution(f"dead-letters {args.action}", args.action, plan_rows, query is not None,
+                          args.dry_run, args.yes, entry)
+    return execute(inv, execution, interactive=interactive, confirm=confirm)
+
+
+def _selection(inv: Invocation, args: ActionArgs, rule: Rule) -> tuple[tuple[str, ...], DeadLetterQuery | None]:
+    sel = args.selector
+    filtered = bool(sel.statuses or sel.run_id is not None or sel.source_type is not None or sel.active_only
+                    or sel.since or sel.older_than or sel.reason_match is not None)
+    if args.ids and (filtered or args.all_rows):
+        raise UsageError("give dead-letter ids or selector flags (--status, --run, ..., --all), not both")
+    if any(not dl_id.strip() for dl_id in args.ids):
+        raise UsageError("dead-letter ids must not be blank")
+    _check_reason(args, rule, bulk=not args.ids)
+    if args.ids:
+        return tuple(dict.fromkeys(args.ids)), None
+    if not filtered and not args.all_rows:
+        raise UsageError("name dead-letter ids, or select rows with --status, --run, --source-type, "
+                         "--active-only, --since, --older-than or --reason-match (or --all for every row)")
+    query = build_query(inv, sel, limit=0)
+    if not query.has_filter and not args.all_rows:
+        raise UsageError("this selector matches every dead letter in scope; pass --all to act on all of them")
+    return (), query
+
+
+def _check_reason(args: ActionArgs, rule: Rule, *, bulk: bool) -> None:
+    if args.reason is not None and not args.reason.strip():
+        raise UsageError("--reason must not be blank")
+    if args.reason is None and (rule.reason_required or bulk):
+        why = f"{args.action} always records why" if rule.reason_required else "bulk actions record why"
+        raise UsageError(f"--reason TEXT is required: {why}")
+
+
+def _describe(args: ActionArgs) -> dict[str, object]:
+    sel = args.selector
+    described: dict[str, object] = {
+        "status": list(sel.statuses), "run": sel.run_id, "source_type": sel.source_type,
+        "active_only": sel.active_only, "since": sel.since, "older_than": sel.older_than,
+        "reason_match": sel.reason_match, "all": args.all_rows,
+    }
+    return {key: value for key, value in described.items() if value not in (None, False, [])}
+
+
+def journal_entry(inv: Invocation, operation_id: str, plan: Plan, *, action: str, reason: str | None,
+                  selector: dict[str, object], force: bool = False, **extra: object) -> dict[str, object]:
+    """One journal line: who, when, why, how selected, and every changed field's before/after."""
+    return {
+        "journal_version": history.JOURNAL_VERSION, "operation_id": operation_id, "at_ms": inv.now_ms,
+        "at": history.iso_utc(inv.now_ms), "actor": inv.actor, "action": action, "reason": reason,
+        "force": force, **extra, "argv": list(inv.argv), "tenant": history.tenant_label(inv.tenant),
+        "selector": selector, "rows": [journal_row(result) for result in plan.changed],
+        "unchanged": [r.dead_letter_id for r in plan.results if r.outcome is Outcome.UNCHANGED],
+        "refused": [{"dead_letter_id": r.dead_letter_id, "status": r.status, "reason": r.reason}
+                    for r in plan.results if r.outcome is Outcome.REFUSED],
+        "not_found": list(plan.not_found),
+    }

@@ -1,0 +1,109 @@
+"""The per-invocation context built from flags, env and config: paths, tenant, clock."""
+
+import os
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tandemctl.commands.config import load_file_settings, login_user, parse_tenant
+from tandemctl.commands.durations import parse_duration_ms
+from tandemctl.commands.options import RootOptions as RootOptions
+from tandemctl.commands.options import SelectorOptions as SelectorOptions
+from tandemctl.constants import DEFAULT_LIMIT, DEFAULT_TENANT, ENV_NOW_MS, OutputFormat
+from tandemctl.engine.query import DeadLetterQuery
+from tandemctl.errors import UsageError
+from tandemctl.stores.json_store import JsonFileBackend, ReliabilityBackend
+from tandemctl.stores.paths import StatePaths, resolve_state_paths
+
+DEFAULT_LOCK_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Invocation:
+    paths: StatePaths
+    tenant: dict[str, str] | None
+    tenant_explicit: bool
+    output: OutputFormat
+    actor: str
+    now_ms: int
+    verbose: int
+    quiet: bool
+    lock_timeout: float
+    engine_url: str | None
+    argv: tuple[str, ...]
+    env: Mapping[str, str] = field(repr=False)
+
+    def backend(self) -> ReliabilityBackend:
+        return self.json_backend()
+
+    def json_backend(self) -> JsonFileBackend:
+        return JsonFileBackend(self.paths.reliability_file)
+
+
+def _first_set(*values: float | None) -> float:
+    return next(value for value in values if value is not None)
+
+
+def read_now_ms(env: Mapping[str, str]) -> int:
+    """The one clock read of an invocation; TANDEMCTL_NOW_MS pins it."""
+    pinned = env.get(ENV_NOW_MS, "").strip()
+    if pinned:
+        if not pinned.isdigit():
+            raise UsageError(f"{ENV_NOW_MS}: expected integer milliseconds, got {pinned!r}")
+        return int(pinned)
+    return time.time_ns() // 1_000_000
+
+
+def resolve(options: RootOptions, env: Mapping[str, str] | None = None) -> Invocation:
+    env = dict(os.environ) if env is None else env
+    settings = load_file_settings(Path(options.config) if options.config else None, env)
+    state_dir = options.state_dir if options.state_dir is not None else settings.state_dir
+    paths = resolve_state_paths(env, state_dir=state_dir,
+                                reliability_file=options.reliability_file or settings.reliability_file,
+                                journal_file=settings.journal_file)
+    tenant_text = options.tenant or settings.tenant
+    if options.all_tenants and options.tenant:
+        raise UsageError("--tenant and --all-tenants cannot be used together")
+    tenant = None if options.all_tenants else parse_tenant(tenant_text or DEFAULT_TENANT)
+    return Invocation(
+        paths=paths, tenant=tenant, tenant_explicit=tenant_text is not None and not options.all_tenants,
+        output=options.output or settings.output or OutputFormat.TABLE,
+        actor=(options.actor or settings.actor or login_user(env)).strip() or "operator",
+        now_ms=read_now_ms(env), verbose=options.verbose, quiet=options.quiet,
+        lock_timeout=_first_set(options.lock_timeout, settings.lock_timeout, DEFAULT_LOCK_TIMEOUT),
+        engine_url=settings.engine_url, argv=options.argv, env=env,
+    )
+
+
+def build_query(inv: Invocation, sel: SelectorOptions, *, after_id: str | None = None,
+                before_created_at_ms: int | None = None, limit: int = DEFAULT_LIMIT) -> DeadLetterQuery:
+    after = inv.now_ms - parse_duration_ms(sel.since, option="--since") if sel.since else None
+    before = inv.now_ms - parse_duration_ms(sel.older_than, option="--older-than") if sel.older_than else None
+    pattern = None
+    if sel.reason_match is not None:
+        try:
+            pattern = re.compile(sel.reason_match)
+        except re.error as exc:
+            raise UsageError(f"--reason-match: invalid regular expression: {exc}") from None
+    if limit < 0:
+        raise UsageError("--limit: must be 0 (all) or a positive number")
+    return DeadLetterQuery(
+        tenant=inv.tenant, statuses=sel.statuses, run_id=sel.run_id, source_type=sel.source_type,
+        active_only=sel.active_only, created_after_ms=after, created_before_ms=before,
+        reason_pattern=pattern, after_id=after_id, before_created_at_ms=before_created_at_ms, limit=limit,
+    )
+
+
+def describe_paths(inv: Invocation) -> list[str]:
+    p = inv.paths
+    lines: list[Any] = [
+        f"data dir: {p.data_dir} (from {p.source})",
+        f"reliability store: {p.reliability_file}",
+        f"runs file: {p.runs_file}",
+        f"journal: {p.journal_file}",
+        f"tenant: {'all tenants' if inv.tenant is None else '/'.join(inv.tenant.values())}",
+    ]
+    return [str(line) for line in lines]

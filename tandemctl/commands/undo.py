@@ -1,0 +1,124 @@
+"""`undo OPERATION_ID`: put back the fields one journaled operation changed, row by row, and
+only where the row is still exactly as that operation left it. The undo is journaled too.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from tandemctl.commands import history
+from tandemctl.commands.action_results import ActionOutcome, Plan, RowResult
+from tandemctl.commands.action_rules import Outcome
+from tandemctl.commands.actions import journal_entry
+from tandemctl.commands.execute import Confirm, Execution, execute
+from tandemctl.commands.invocation import Invocation
+from tandemctl.engine.dispositions import visible_to_tenant
+from tandemctl.engine.models import DeadLetterRecord
+from tandemctl.engine.records import canonical_row
+from tandemctl.engine.rows import Row
+from tandemctl.engine.validation import validate_rows
+from tandemctl.errors import CorruptStateError, UsageError
+from tandemctl.stores import journal_file
+
+_ABSENT: Final = object()
+
+
+@dataclass(frozen=True)
+class UndoArgs:
+    operation_id: str
+    reason: str | None = None
+    dry_run: bool = False
+    yes: bool = False
+
+
+def perform_undo(inv: Invocation, args: UndoArgs, *, interactive: bool, confirm: Confirm) -> ActionOutcome:
+    """Revert one operation; unknown ids are NotFoundError (exit 3). Confirms like a bulk action."""
+    if args.reason is not None and not args.reason.strip():
+        raise UsageError("--reason must not be blank")
+    entries = journal_file.read_entries(inv.paths.journal_file)
+    entry = history.find_operation(entries, args.operation_id, path=inv.paths.journal_file)
+    journaled = [row for row in entry["rows"] if isinstance(row, dict)]
+
+    def plan_rows(rows: list[Row], _pinned: frozenset[str] | None) -> Plan:
+        return plan_undo(rows, journaled, operation_id=args.operation_id, tenant=inv.tenant, now_ms=inv.now_ms)
+
+    def entry_for(operation_id: str, plan: Plan) -> dict[str, object]:
+        return journal_entry(inv, operation_id, plan, action="undo", reason=args.reason,
+                             selector={"operation_id": args.operation_id}, undoes=args.operation_id)
+
+    execution = Execution("undo", "undo", plan_rows, bulk=True, dry_run=args.dry_run, yes=args.yes,
+                          journal_entry=entry_for)
+    return execute(inv, execution, interactive=interactive, confirm=confirm)
+
+
+def plan_undo(rows: list[Row], journaled: list[Row], *, operation_id: str, tenant: dict[str, str] | None,
+              now_ms: int) -> Plan:
+    """For each journaled row: revert it if untouched since, refuse if it moved on, else not found."""
+    index = _visible_index(rows, tenant)
+    results: list[RowResult] = []
+    not_found: list[str] = []
+    for record in journaled:
+        dl_id = str(record.get("dead_letter_id"))
+        if not isinstance(record.get("dead_letter_id"), str):
+            results.append(RowResult(dl_id, Outcome.REFUSED, None,
+                                     reason=f"the journal record of {operation_id} names no dead letter"))
+            continue
+        if dl_id not in index:
+            not_found.append(dl_id)
+            continue
+        position, row = index[dl_id]
+        results.append(_undo_row(record, position, row, operation_id=operation_id, now_ms=now_ms))
+    return Plan(tuple(results), tuple(not_found))
+
+
+def _visible_index(rows: list[Row], tenant: dict[str, str] | None) -> dict[str, tuple[int, Row]]:
+    index: dict[str, tuple[int, Row]] = {}
+    for position, row in enumerate(rows):
+        dl_id = row["dead_letter_id"]
+        if dl_id not in index and (tenant is None or visible_to_tenant(row, tenant)):
+            index[dl_id] = (position, row)
+    return index
+
+
+def _undo_row(record: Row, position: int, row: Row, *, operation_id: str, now_ms: int) -> RowResult:
+    dl_id, status = str(row["dead_letter_id"]), str(row["status"])
+    fields, before, after = record.get("fields"), record.get("before"), record.get("after")
+    if not (isinstance(fields, list) and all(isinstance(name, str) for name in fields)
+            and isinstance(before, dict) and isinstance(after, dict)):
+        return RowResult(dl_id, Outcome.REFUSED, status, reason=f"the journal record of {operation_id} is malformed")
+    moved = [name for name in fields if row.get(name, _ABSENT) != after.get(name, _ABSENT)]
+    if moved:
+        return RowResult(dl_id, Outcome.REFUSED, status, reason=_moved_reason(operation_id, moved, row, after))
+    reverted = dict(row)
+    for name in fields:
+        if name in before:
+            reverted[name] = before[name]
+        else:
+            reverted.pop(name, None)
+    reverted["updated_at_ms"] = now_ms  # undo is a new write: it moves the row's clock forward, not back
+    reverted = canonical_row(reverted, "dead_letters")
+    if set(fields) - UNDOABLE_FIELDS or not _is_valid(reverted):
+        # A journal is a plain file: never let a tampered record write a row the engine rejects.
+        return RowResult(dl_id, Outcome.REFUSED, status,
+                         reason=f"the journal record of {operation_id} would not restore a valid row")
+    return RowResult(dl_id, Outcome.CHANGED, status, str(reverted["status"]), before=row, after=reverted,
+                     index=position)
+
+
+UNDOABLE_FIELDS: Final = frozenset({"status", "operator_disposition", "disposition_reason", "disposition_actor",
+                                    "disposition_at_ms", "updated_at_ms", "metadata"})
+
+
+def _is_valid(row: Row) -> bool:
+    try:
+        validate_rows([row], DeadLetterRecord, path=Path("journal"), collection="dead_letters", key="dead_letter_id")
+    except CorruptStateError:
+        return False
+    return True
+
+
+def _moved_reason(operation_id: str, moved: list[str], row: Row, after: Row) -> str:
+    if "status" in moved:
+        return (f"moved on since {operation_id}: status is now {row['status']!r}, "
+                f"that operation left it {after.get('status')!r}")
+    return f"changed since {operation_id}: {', '.join(moved)} no longer as that operation left it"

@@ -1,0 +1,121 @@
+"""Dead-letter list semantics of the engine's reliability queries (spec 01 §12), plus
+tandemctl's own selectors (age windows, reason regex) applied at the filter stage."""
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from tandemctl.constants import DEFAULT_LIMIT
+from tandemctl.engine.dispositions import dead_letter_superseded_by_success, visible_to_tenant
+from tandemctl.engine.rows import Row
+
+
+def normalize_filter(value: str | None) -> str | None:
+    """Trim, `-`→`_`, ASCII lowercase; empty and `all` mean no filter (spec 01 §12 step 3)."""
+    if value is None:
+        return None
+    normalized = value.strip().replace("-", "_").lower()
+    return None if normalized in ("", "all") else normalized
+
+
+@dataclass(frozen=True)
+class DeadLetterQuery:
+    """A selection of dead letters; `tenant` None means every tenant."""
+
+    tenant: Row | None = None
+    statuses: tuple[str, ...] = ()
+    run_id: str | None = None
+    source_type: str | None = None
+    active_only: bool = False
+    created_after_ms: int | None = None
+    created_before_ms: int | None = None
+    reason_pattern: re.Pattern[str] | None = None
+    after_id: str | None = None
+    before_created_at_ms: int | None = None
+    limit: int = DEFAULT_LIMIT
+    ids: tuple[str, ...] = field(default=())
+
+    @property
+    def has_filter(self) -> bool:
+        """True when something narrows the selection (used to demand --all for bulk)."""
+        return bool(
+            _status_set(self.statuses) or normalize_filter(self.run_id) or normalize_filter(self.source_type)
+            or self.active_only or self.created_after_ms is not None
+            or self.created_before_ms is not None or self.reason_pattern is not None
+        )
+
+
+def _status_set(statuses: Iterable[str]) -> set[str]:
+    return {s for s in (normalize_filter(v) for v in statuses) if s is not None}
+
+
+def iter_matching(rows: Iterable[Row], query: DeadLetterQuery) -> Iterator[Row]:
+    """Filters in the engine's order: tenant, run, status, source type, active; then ours."""
+    run_id = normalize_filter(query.run_id)
+    statuses = _status_set(query.statuses)
+    source = normalize_filter(query.source_type)
+    for row in rows:
+        if query.tenant is not None and not visible_to_tenant(row, query.tenant):
+            continue
+        if run_id is not None and (row.get("run_id") is None or normalize_filter(row["run_id"]) != run_id):
+            continue
+        if statuses and normalize_filter(row["status"]) not in statuses:
+            continue
+        if source is not None and normalize_filter(row["source_type"]) != source:
+            continue
+        if query.active_only and dead_letter_superseded_by_success(row):
+            continue
+        if not _matches_ours(row, query):
+            continue
+        yield row
+
+
+def _matches_ours(row: Row, query: DeadLetterQuery) -> bool:
+    created = row["created_at_ms"]
+    if query.created_after_ms is not None and created < query.created_after_ms:
+        return False
+    if query.created_before_ms is not None and created > query.created_before_ms:
+        return False
+    return query.reason_pattern is None or query.reason_pattern.search(row["reason"]) is not None
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Row]
+    next_cursor: Row | None
+
+
+def list_dead_letters(rows: Iterable[Row], query: DeadLetterQuery) -> Page:
+    """Filter, apply the cursor (after_id, then the created-time bound), then the limit."""
+    matching: Iterable[Row] = iter_matching(rows, query)
+    if query.after_id is not None and query.after_id.strip():
+        matching = _after(matching, query.after_id)
+    if query.before_created_at_ms is not None:
+        bound = query.before_created_at_ms
+        matching = (row for row in matching if row["created_at_ms"] < bound)
+    if query.limit <= 0:
+        return Page(rows=list(matching), next_cursor=None)
+    page: list[Row] = []
+    iterator = iter(matching)
+    for row in iterator:
+        if len(page) == query.limit:
+            return Page(rows=page, next_cursor=_cursor(page[-1], query))
+        page.append(row)
+    return Page(rows=page, next_cursor=None)
+
+
+def _after(rows: Iterable[Row], after_id: str) -> Iterator[Row]:
+    """Drop rows up to and including the anchor; an unknown anchor yields nothing."""
+    found = False
+    for row in rows:
+        if found:
+            yield row
+        elif row["dead_letter_id"] == after_id:
+            found = True
+
+
+def _cursor(last: Row, query: DeadLetterQuery) -> Row:
+    cursor: Row = {"after_id": last["dead_letter_id"], "after_collection": "dead_letters"}
+    if query.before_created_at_ms is not None:
+        cursor["before_created_at_ms"] = query.before_created_at_ms
+    return cursor

@@ -1,0 +1,23 @@
+"""The reliability store (`stateful_reliability.json`): strict load, exact write, safe mutate.
+
+Records stay as the raw dicts parsed from the file (so unknown keys and the byte layout of
+unchanged rows survive); the models in models.py only validate them.
+"""
+
+from tandemctl.engine import jsonio
+from tandemctl.engine.models import COLLECTIONS, FREE_FORM_KEYS, field_order
+from tandemctl.engine.rows import Row
+
+
+def canonical_row(row: Row, collection: str) -> Row:
+    """Re-key a changed row in declaration order, free-form values key-sorted; extras last."""
+    model, _ = COLLECTIONS[collection]
+    ordered: Row = {}
+    for name in field_order(model):
+        if name in row and row[name] is not None:
+            value = row[name]
+            ordered[name] = jsonio.sort_keys_deep(value) if name in FREE_FORM_KEYS else value
+    for name, value in row.items():
+        if name not in ordered and value is not None:
+            ordered[name] = value
+    return ordered

@@ -1,0 +1,95 @@
+"""Refuse to sweep while a Tandem engine is live: a live engine holds the runs and the audit
+chain tail in memory and runs the dead-letter dispatcher itself every second (spec 02 §6).
+
+Two probes: the 0.6.9+ engine lock (a held flock on `<data>/stateful_runtime.engine.lock`)
+and `GET <engine-url>/global/health` (any HTTP answer means live; a refused connection does not).
+"""
+
+import http.client
+import ssl
+from collections.abc import Mapping
+from typing import Final
+from urllib.parse import urlsplit
+
+from tandemctl.errors import EngineLiveError, UsageError
+from tandemctl.fs import locks
+from tandemctl.stores.paths import StatePaths
+
+ENV_ENGINE_URL: Final = "TANDEM_ENGINE_URL"
+ENV_ENGINE_PORT: Final = "TANDEM_ENGINE_PORT"
+DEFAULT_ENGINE_PORT: Final = 39731
+HEALTH_PATH: Final = "/global/health"
+PROBE_TIMEOUT_S: Final = 1.0
+_WHY: Final = (
+    "a live engine runs this dead-letter dispatcher itself every second and keeps the runs and the "
+    "audit chain in memory, so an offline sweep now would be overwritten or fork the ledger. "
+    "Let the engine do it, or stop the engine and sweep again"
+)
+
+
+def engine_url(env: Mapping[str, str], override: str | None = None) -> str:
+    """--engine-url, else TANDEM_ENGINE_URL, else http://127.0.0.1:$TANDEM_ENGINE_PORT (39731)."""
+    for candidate in (override, env.get(ENV_ENGINE_URL)):
+        if candidate and candidate.strip():
+            return candidate.strip().rstrip("/")
+    port_text = env.get(ENV_ENGINE_PORT, "").strip() or str(DEFAULT_ENGINE_PORT)
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise UsageError(f"{ENV_ENGINE_PORT}={port_text!r} is not a TCP port number")
+    return f"http://127.0.0.1:{int(port_text)}"
+
+
+def detect_live_engine(paths: StatePaths, engine_url_override: str | None, env: Mapping[str, str],
+                       *, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
+    """Why the engine counts as live, or None when it is not (the "skip" variant for the CLI)."""
+    if locks.is_flock_held(paths.engine_lock_file):
+        return f"the engine lock {paths.engine_lock_file} is held"
+    url = engine_url(env, engine_url_override)
+    answer = probe_health(url, timeout_s=timeout_s)
+    return None if answer is None else f"{url}{HEALTH_PATH} {answer}"
+
+
+def check_engine_idle(paths: StatePaths, engine_url: str | None, env: Mapping[str, str],
+                      *, timeout_s: float = PROBE_TIMEOUT_S) -> None:
+    """Raise EngineLiveError (exit 4) when an engine is live."""
+    reason = detect_live_engine(paths, engine_url, env, timeout_s=timeout_s)
+    if reason is not None:
+        raise EngineLiveError(f"a Tandem engine is live ({reason}): {_WHY}", reason=reason)
+
+
+def probe_health(url: str, *, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
+    """What the health endpoint showed (e.g. "answered HTTP 200"), or None when nothing listens."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"engine URL {url!r} must look like http://host:port")
+    try:
+        port = parts.port
+    except ValueError:
+        raise UsageError(f"engine URL {url!r} has an invalid port") from None
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # liveness only: no data is sent or trusted
+        connection = http.client.HTTPSConnection(parts.hostname, port, timeout=timeout_s, context=context)
+    else:
+        connection = http.client.HTTPConnection(parts.hostname, port, timeout=timeout_s)
+    try:
+        return _ask(connection, parts.path.rstrip("/") + HEALTH_PATH)
+    finally:
+        connection.close()
+
+
+def _ask(connection: http.client.HTTPConnection, path: str) -> str | None:
+    try:
+        connection.connect()
+    except OSError:
+        return None  # refused, unreachable or no such host: nothing is serving there
+    try:
+        connection.request("GET", path, headers={"User-Agent": "tandemctl-engine-guard"})
+        response = connection.getresponse()
+    except TimeoutError:
+        # Something accepted the connection but is slow to answer: assume a busy engine.
+        return "accepted a connection but did not answer in time"
+    except (http.client.HTTPException, OSError):
+        return None  # not an HTTP server, so not the engine
+    return f"answered HTTP {response.status}"

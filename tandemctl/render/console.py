@@ -1,0 +1,71 @@
+"""Turning outcomes into output: Rich tables for people, versioned JSON envelopes for scripts.
+
+The only module (with render_*.py) that imports Rich. Data goes to stdout, all else to stderr;
+record text is never interpreted as markup or terminal escapes.
+"""
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.text import Text
+
+from tandemctl.constants import OutputFormat
+from tandemctl.errors import TandemctlError
+from tandemctl.render.text import inert
+
+ENVELOPE_VERSION = 1
+STATUS_STYLES = {
+    "open": "bold red",
+    "retry_requested": "yellow",
+    "retrying": "cyan",
+    "ignored": "dim",
+    "linked_to_compensation": "magenta",
+    "resolved": "green",
+}
+
+
+def stdout_console() -> Console:
+    return Console(markup=False, highlight=False, emoji=False, soft_wrap=False)
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, markup=False, highlight=False, emoji=False)
+
+
+def write_stdout(data: bytes) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def envelope(command: str, *, ok: bool, exit_code: int, data: Any, errors: Sequence[dict[str, Any]] = (),
+             **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"version": ENVELOPE_VERSION, "command": command, "ok": ok,
+                            "exit_code": exit_code, "data": data, "errors": list(errors)}
+    body.update(extra)
+    return body
+
+
+def emit_envelope(body: dict[str, Any]) -> None:
+    write_stdout(orjson.dumps(body, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def error_entry(exc: TandemctlError) -> dict[str, Any]:
+    entry: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    entry.update({k: v for k, v in exc.details.items() if isinstance(v, str | int | float | bool | list | dict)})
+    return entry
+
+
+def emit_error(exc: TandemctlError, *, command: str, fmt: OutputFormat) -> None:
+    """One line on stderr; in JSON mode also the failure envelope on stdout."""
+    message(f"error: {exc.message}", style="red")
+    if fmt is OutputFormat.JSON:
+        emit_envelope(envelope(command, ok=False, exit_code=int(exc.exit_code), data=None,
+                               errors=[error_entry(exc)]))
+
+
+def message(text: str, *, style: str | None = None) -> None:
+    stderr_console().print(Text(inert(text), style=style or ""), soft_wrap=True)

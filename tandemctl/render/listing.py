@@ -1,0 +1,92 @@
+"""Output of `dead-letters list`: the table for people, the envelope, JSON Lines and CSV.
+
+Record text is never interpreted as markup or terminal escapes."""
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from tandemctl.commands.list_dead_letters import ListOutcome
+from tandemctl.constants import OutputFormat
+from tandemctl.engine.dispositions import dead_letter_retry_dispatch_count, tenant_of
+from tandemctl.render.console import STATUS_STYLES, emit_envelope, envelope, message, stdout_console
+from tandemctl.render.tabular import emit_csv, emit_jsonl
+from tandemctl.render.text import age, inert
+
+
+def emit_list(outcome: ListOutcome, *, fmt: OutputFormat, command: str, quiet: bool = False) -> None:
+    if fmt is OutputFormat.JSON:
+        extra: dict[str, Any] = {"next": outcome.next_cursor} if outcome.next_cursor else {}
+        emit_envelope(envelope(command, ok=True, exit_code=0, data=outcome.rows, **extra))
+    elif fmt is OutputFormat.JSONL:
+        emit_jsonl(outcome.rows)
+    elif fmt is OutputFormat.CSV:
+        emit_csv(CSV_COLUMNS, map(_csv_row, outcome.rows))
+    else:
+        _table(outcome, quiet=quiet)
+
+
+SOURCE_LABELS = {"tool_effect": "effect", "stateful_wait": "wait"}
+CSV_COLUMNS = ("dead_letter_id", "status", "org_id", "workspace_id", "deployment_id", "run_id",
+               "source_type", "source_id", "attempts", "retry_dispatch_count", "created_at_ms",
+               "updated_at_ms", "operator_disposition", "reason")
+
+
+def _csv_row(row: dict[str, Any]) -> list[Any]:
+    tenant = tenant_of(row)
+    return [
+        row["dead_letter_id"], row["status"], tenant.get("org_id"), tenant.get("workspace_id"),
+        tenant.get("deployment_id", ""), row.get("run_id", ""), row["source_type"], row["source_id"],
+        row.get("attempts", 0), dead_letter_retry_dispatch_count(row), row["created_at_ms"],
+        row["updated_at_ms"], row.get("operator_disposition", ""), row["reason"],
+    ]
+
+
+def _tenant_label(row: dict[str, Any]) -> str:
+    tenant = tenant_of(row)
+    label = f"{tenant.get('org_id')}/{tenant.get('workspace_id')}"
+    return f"{label}/{tenant['deployment_id']}" if tenant.get("deployment_id") else label
+
+
+WIDE = 140  # below this, the table keeps what a person needs to act: full id, status, tenant, age, reason
+
+
+def _table(outcome: ListOutcome, *, quiet: bool) -> None:
+    console = stdout_console()
+    wide = console.width >= WIDE
+    id_width = max((len(row["dead_letter_id"]) for row in outcome.rows), default=2)
+    # Ids are what operators copy into the next command: never truncate them.
+    table = Table(box=None, pad_edge=False, header_style="bold", expand=True, collapse_padding=True,
+                  padding=(0, 1, 0, 0))
+    table.add_column("ID", no_wrap=True, min_width=min(id_width, 48), overflow="fold")
+    table.add_column("STATUS", overflow="ellipsis", no_wrap=True, min_width=8, max_width=22 if wide else 15)
+    table.add_column("TENANT", overflow="ellipsis", no_wrap=True, ratio=2, min_width=7)
+    if wide:
+        table.add_column("RUN", overflow="ellipsis", no_wrap=True, ratio=3, min_width=8)
+        table.add_column("SOURCE", no_wrap=True)
+        table.add_column("ATT", justify="right", no_wrap=True)
+    table.add_column("DISP", justify="right", no_wrap=True)
+    table.add_column("AGE", justify="right", no_wrap=True, min_width=4)
+    table.add_column("REASON", overflow="ellipsis", no_wrap=True, ratio=4, min_width=8)
+    for row in outcome.rows:
+        status = row["status"]
+        cells: list[Text | str] = [
+            Text(inert(row["dead_letter_id"])), Text(status, style=STATUS_STYLES.get(status, "")),
+            Text(inert(_tenant_label(row)))]
+        if wide:
+            cells += [Text(inert(row.get("run_id") or "-")),
+                      Text(inert(SOURCE_LABELS.get(row["source_type"], row["source_type"]))),
+                      str(row.get("attempts", 0))]
+        cells += [str(dead_letter_retry_dispatch_count(row)), age(outcome.now_ms, row["created_at_ms"]),
+                  Text(inert(row["reason"]))]
+        table.add_row(*cells)
+    if outcome.rows:
+        console.print(table)
+    summary = f"{len(outcome.rows)} dead letter(s)"
+    if outcome.next_cursor:
+        summary += f"; more remain: --after-id {outcome.next_cursor['after_id']}"
+        if "before_created_at_ms" in outcome.next_cursor:
+            summary += f" --before-created-at-ms {outcome.next_cursor['before_created_at_ms']}"
+    if not quiet:
+        message(summary, style="dim")

@@ -1,0 +1,106 @@
+"""Output of `sweep` and `audit verify`: tables for people, envelopes for scripts."""
+
+from pathlib import Path
+
+import orjson
+from rich.table import Table
+from rich.text import Text
+
+from tandemctl.commands.sweep import SweepResult
+from tandemctl.constants import OutputFormat
+from tandemctl.engine.audit_chain import AuditVerification
+from tandemctl.errors import ExitCode
+from tandemctl.render.console import emit_envelope, envelope, message, stdout_console, write_stdout
+from tandemctl.render.tabular import emit_csv
+from tandemctl.render.text import age, inert
+
+SWEEP = "sweep"
+
+
+def emit_sweep(result: SweepResult, *, fmt: OutputFormat, now_ms: int, loop: bool, quiet: bool = False) -> None:
+    if result.outcome is None:
+        if not quiet:
+            message(f"engine live, sweep skipped: {result.skipped_engine_live}", style="yellow")
+        if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
+            body = envelope(SWEEP, ok=True, exit_code=0, data=None, skipped="engine_live",
+                            note=result.skipped_engine_live)
+            _emit_json(body, compact=loop or fmt is OutputFormat.JSONL)
+        return
+    data = result.outcome.model_dump(mode="json")
+    if fmt in (OutputFormat.JSON, OutputFormat.JSONL):
+        _emit_json(envelope(SWEEP, ok=True, exit_code=0, data=data), compact=loop or fmt is OutputFormat.JSONL)
+        if not quiet:
+            _summary(result, now_ms)
+        return
+    if fmt is OutputFormat.CSV:
+        _csv(result)
+    elif not loop or result.outcome.acted:
+        _table(result, now_ms)
+    if not quiet:
+        _summary(result, now_ms)
+
+
+def _emit_json(body: dict[str, object], *, compact: bool) -> None:
+    if compact:  # a loop prints one envelope per line (JSON Lines)
+        write_stdout(orjson.dumps(body) + b"\n")
+    else:
+        emit_envelope(body)
+
+
+def _rows(result: SweepResult, now_ms: int) -> list[tuple[str, str, str, str]]:
+    outcome = result.outcome
+    assert outcome is not None
+    rows = [("dispatched", d.dead_letter_id, d.run_id,
+             f"run {d.run_id} requeued; reset {', '.join(d.reset_nodes)}; dispatch {d.retry_dispatch_count}/5; "
+             f"next eligible {age(now_ms, d.next_eligible_at_ms)}") for d in outcome.dispatched]
+    rows += [("resolved", dl, "", "superseded by a successful replay") for dl in outcome.resolved]
+    rows += [("exhausted", dl, "", "parked for review after 5 dispatches") for dl in outcome.exhausted]
+    rows += [("skipped", s.dead_letter_id, "", s.reason) for s in outcome.skipped]
+    return rows
+
+
+def _table(result: SweepResult, now_ms: int) -> None:
+    rows = _rows(result, now_ms)
+    if not rows:
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold", collapse_padding=True, padding=(0, 1, 0, 0),
+                  expand=True)
+    table.add_column("OUTCOME", no_wrap=True, min_width=10)
+    table.add_column("DEAD LETTER", no_wrap=True, min_width=max(len(r[1]) for r in rows))
+    table.add_column("DETAIL", overflow="fold", ratio=1, min_width=20)
+    styles = {"dispatched": "cyan", "resolved": "green", "exhausted": "yellow", "skipped": "dim"}
+    for outcome, dead_letter, _run, detail in rows:
+        table.add_row(Text(outcome, style=styles[outcome]), Text(inert(dead_letter)), Text(inert(detail)))
+    stdout_console().print(table)
+
+
+def _csv(result: SweepResult) -> None:
+    emit_csv(("outcome", "dead_letter_id", "run_id", "detail"), _rows(result, 0))
+
+
+def _summary(result: SweepResult, now_ms: int) -> None:
+    outcome = result.outcome
+    assert outcome is not None
+    if outcome.finished_interrupted:
+        message(f"finished an interrupted sweep first: {outcome.finished_interrupted}", style="yellow")
+    prefix = "dry run: would act" if outcome.dry_run else "acted"
+    message(f"{prefix} on {outcome.acted}: {len(outcome.dispatched)} dispatched "
+            f"({len(outcome.runs_requeued)} run(s) requeued), {len(outcome.resolved)} resolved, "
+            f"{len(outcome.exhausted)} exhausted; {len(outcome.skipped)} skipped", style="dim")
+
+
+def emit_audit(result: AuditVerification, *, path: Path, fmt: OutputFormat) -> int:
+    """Print the verification; return the exit code (5 when the chain is broken)."""
+    code = int(ExitCode.OK if result.valid else ExitCode.CORRUPT)
+    violation = result.first_violation
+    errors = [] if violation is None else [{"code": "audit_chain_invalid", "message":
+                                            f"{path}: line {violation.line}: {violation.reason}",
+                                            "line": violation.line}]
+    if fmt is OutputFormat.JSON:
+        emit_envelope(envelope("audit verify", ok=result.valid, exit_code=code,
+                               data=result.model_dump(mode="json"), errors=errors))
+    if violation is None:
+        message(f"{path}: {result.record_count} record(s), hash chain valid", style="green")
+    else:
+        message(f"error: {path}: line {violation.line}: {violation.reason}", style="red")
+    return code

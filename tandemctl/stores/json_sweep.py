@@ -1,0 +1,176 @@
+"""`run_sweep`: the engine's dead-letter retry dispatcher run offline, with the files left as
+the server leaves them for its next start (spec 02 §6.2), crash-safe through a redo intent.
+
+The caller must first make sure no engine is live (`engine_guard.check_engine_idle`): a live
+engine holds the runs and the audit tail in memory and runs this dispatcher itself.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+
+from tandemctl.engine.audit_chain import AuditTail, event_line
+from tandemctl.engine.definitions import Definitions
+from tandemctl.engine.dispatcher import DeadLetterBook
+from tandemctl.engine.rows import Row
+from tandemctl.engine.run_records import run_validation_error
+from tandemctl.engine.run_store import RunStore, shard_bytes
+from tandemctl.engine.sweep_plan import SweepChanges, SweepOutcome, SweepState, plan_sweep
+from tandemctl.errors import ConflictError, TandemctlError, UsageError
+from tandemctl.fs import atomic, limits, locks, reads, temps
+from tandemctl.fs.reads import FileIdentity
+from tandemctl.stores.action_intent import recover_pending
+from tandemctl.stores.audit_ledger import read_audit_tail
+from tandemctl.stores.json_codec import ReliabilityData, parse_reliability, serialize_reliability
+from tandemctl.stores.json_definitions import load_definitions
+from tandemctl.stores.json_runs import load_hot_runs, shard_reader
+from tandemctl.stores.json_store import JsonFileBackend
+from tandemctl.stores.json_verify import refuse_duplicate_dead_letter_ids
+from tandemctl.stores.paths import StatePaths
+from tandemctl.stores.sweep_intent import (
+    apply_dead_letter_changes,
+    intent_path,
+    read_intent,
+    remove_intent,
+    roll_forward,
+    write_intent,
+)
+
+
+def run_sweep(paths: StatePaths, *, now_ms: int, dry_run: bool, max_dispatches: int | None,
+              tenant: Row | None, lock_timeout: float) -> SweepOutcome:
+    """One dispatcher sweep at `now_ms`. `tenant` limits it to the dead letters that tenant sees;
+    `max_dispatches` caps dispatches (not resolves or exhausts); `dry_run` writes nothing."""
+    if max_dispatches is not None and max_dispatches < 0:
+        raise UsageError(f"--max must be 0 or more, got {max_dispatches}")
+    if dry_run:
+        return _plan_only(paths, now_ms, max_dispatches, tenant)
+    with locks.exclusive_lock(paths.runs_file, lock_timeout), \
+            locks.exclusive_lock(paths.reliability_file, lock_timeout):
+        for path in (paths.runs_file, paths.reliability_file, intent_path(paths)):
+            temps.remove_stale_temps(path)  # left by a killed sweep; never the engine's files
+        # An operator action killed after its store write: journal it before we move its rows on.
+        recover_pending(paths.reliability_file, lambda: JsonFileBackend(paths.reliability_file).load().dead_letters)
+        interrupted = read_intent(paths)
+        finished = None
+        if interrupted is not None:
+            state = load_sweep_state(paths)
+            refuse_duplicate_dead_letter_ids(state.reliability.dead_letters, paths.reliability_file)
+            todo = roll_forward(state, interrupted)
+            _persist_or_explain(paths, state, todo)
+            remove_intent(paths)
+            finished = (f"{len(todo.runs)} run(s) requeued, {len(todo.audit)} audit record(s), "
+                        f"{len(todo.dead_letters)} dead-letter change(s) written")
+        state = load_sweep_state(paths)
+        outcome, changes = plan_sweep(state, now_ms=now_ms, max_dispatches=max_dispatches, tenant=tenant,
+                                      new_event_id=_new_event_id)
+        if changes:
+            refuse_duplicate_dead_letter_ids(state.reliability.dead_letters, paths.reliability_file)
+            write_intent(paths, changes, now_ms)
+            _persist_or_explain(paths, state, changes)
+            remove_intent(paths)
+        outcome.finished_interrupted = finished
+        return outcome
+
+
+def _plan_only(paths: StatePaths, now_ms: int, max_dispatches: int | None, tenant: Row | None) -> SweepOutcome:
+    """A dry run reads without locking; a pending intent is rolled forward in memory only."""
+    state = load_sweep_state(paths)
+    interrupted = read_intent(paths)
+    if interrupted is not None:
+        roll_forward(state, interrupted)
+    outcome, _ = plan_sweep(state, now_ms=now_ms, max_dispatches=max_dispatches, tenant=tenant,
+                            new_event_id=_new_event_id)
+    outcome.dry_run = True
+    return outcome
+
+
+def _new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass
+class JsonSweepState(SweepState):
+    """A sweep's state loaded from the JSON files, with the store version it was read from."""
+
+    reliability: ReliabilityData = field(default_factory=ReliabilityData)
+    reliability_identity: FileIdentity | None = None
+
+
+def load_sweep_state(paths: StatePaths) -> JsonSweepState:
+    """Everything one sweep reads: hot runs (shards on demand), definitions (on demand),
+    the reliability store and the audit tail."""
+    limits.check_together([paths.reliability_file, paths.runs_file, paths.audit_file], command="the sweep")
+    hot = load_hot_runs(paths.runs_file)
+    data, identity = reads.read_bytes(paths.reliability_file)
+    reliability = parse_reliability(data, paths.reliability_file)
+    entries = list(hot.entries.values())  # as loaded, before this sweep changes any
+    definitions = Definitions(lambda: load_definitions(paths.definitions_dir, paths.legacy_definitions_file),
+                              lambda: _snapshot_runs(entries))
+    return JsonSweepState(
+        runs=RunStore(hot, shard_reader(paths.shard_root)),
+        definitions=definitions,
+        reliability=reliability,
+        reliability_identity=identity,
+        dead_letters=DeadLetterBook(reliability.dead_letters),
+        audit=read_audit_tail(paths.audit_file),
+    )
+
+
+def _snapshot_runs(entries: list[Row]) -> list[Row]:
+    """Hot runs with a valid snapshot: the only ones the definition override looks at."""
+    return [run for run in entries if run.get("automation_snapshot") is not None and run_validation_error(run) is None]
+
+
+def _persist_or_explain(paths: StatePaths, state: JsonSweepState, changes: SweepChanges) -> None:
+    """`_persist`; a failure part-way says that the intent keeps the rest for the next sweep."""
+    try:
+        _persist(paths, state, changes)
+    except TandemctlError as exc:
+        exc.message += (f"; the sweep stopped part-way and keeps its intent {intent_path(paths)}: "
+                        "the next sweep finishes it")
+        raise
+
+
+def _persist(paths: StatePaths, state: JsonSweepState, changes: SweepChanges) -> None:
+    """Write each file once, in the server's order: shards and the hot runs file, the audit
+    lines, then the dead letters."""
+    for month in sorted({(paths.shard_root / change.shard).parent for change in changes.runs.values()}):
+        temps.remove_stale_temps_in(month)  # left by a sweep killed while writing its shards
+    for change in changes.runs.values():
+        atomic.write_atomic(paths.shard_root / change.shard, shard_bytes(change.record))
+    if changes.runs:
+        hot = state.runs.hot
+        identity = hot.identity if isinstance(hot.identity, FileIdentity) else None
+        try:
+            atomic.write_atomic(paths.runs_file, hot.serialize(), expected=identity, check=True)
+        except atomic.StaleFileError:
+            raise ConflictError(f"{paths.runs_file}: changed while tandemctl swept; "
+                                "run the sweep again to finish (its intent is kept)") from None
+    if changes.audit:
+        atomic.append_durable(paths.audit_file, _audit_bytes(state.audit, changes.audit))
+    if changes.dead_letters:
+        _write_dead_letters(paths, state, changes)
+
+
+def _write_dead_letters(paths: StatePaths, state: JsonSweepState, changes: SweepChanges) -> None:
+    """Write the store as planned. It should not change under us (we hold the lock and the engine is
+    stopped), but an unlocked writer whose liveness we cannot see may rewrite it while we sweep: then
+    apply only the rows still in their prior state onto its version, and defend them the way operator
+    actions do (a write of its that read the store before our rename would revert our marks)."""
+    try:
+        atomic.write_atomic(paths.reliability_file, serialize_reliability(state.reliability),
+                            expected=state.reliability_identity, check=True)
+    except atomic.StaleFileError:
+        JsonFileBackend(paths.reliability_file).mutate_verified(
+            lambda store: (bool(apply_dead_letter_changes(store.dead_letters, changes.dead_letters)), None)
+        )
+
+
+def _audit_bytes(tail: AuditTail, events: list[Row]) -> bytes:
+    """All new lines in one append. A torn last line that is the start of our first line (an
+    earlier append cut short) is completed; any other unterminated tail is closed first."""
+    data = b"".join(event_line(event) for event in events)
+    partial = tail.partial_line
+    if not partial:
+        return data
+    return data[len(partial):] if data.startswith(partial) else b"\n" + data
