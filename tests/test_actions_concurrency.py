@@ -15,7 +15,7 @@ import pytest
 from tandemctl.fs import atomic, reads, renameat, temps
 from tandemctl.stores import json_verify
 from tandemctl.stores.json_codec import ReliabilityData
-from tandemctl.stores.json_store import JsonFileBackend
+from tandemctl.stores.json_file import JsonReliabilityFile
 from tests.conftest import StateDir
 from tests.factories import dead_letter, scope, write_store
 
@@ -145,7 +145,7 @@ def test_verified_write_puts_back_rows_an_unlocked_writer_reverted(state: StateD
 
     thread = threading.Thread(target=engine_cycle_that_read_before_our_rename)
     thread.start()
-    assert JsonFileBackend(state.reliability).mutate(_park_all, lock_timeout=5, verify=True) == 2
+    assert JsonReliabilityFile(state.reliability).mutate(_park_all, lock_timeout=5, verify=True) == 2
     thread.join(5)
     assert clobbered.is_set()
     final = {row["dead_letter_id"]: row for row in json.loads(state.reliability.read_bytes())["dead_letters"]}
@@ -209,7 +209,8 @@ def test_restore_puts_back_reverted_adds_deletes_and_updates_and_leaves_moved_ro
     old_a, old_b, old_c = dead_letter("a"), dead_letter("b"), dead_letter("c")
     new_a, new_d = {**old_a, "status": "ignored"}, dead_letter("d")
     changes = json_verify.diff_rows(top(old_a, old_b, old_c), top(new_a, old_c, new_d))  # b deleted, d added
-    assert set(changes) == {("dead_letters", "a"), ("dead_letters", "b"), ("dead_letters", "d")}
+    assert {(change.collection, change.key) for change in changes} == {("dead_letters", "a"), ("dead_letters", "b"),
+                                                                       ("dead_letters", "d")}
     engine = top(old_a, old_b, {**old_c, "reason": "engine"}, dead_letter("e"))  # reverted all three, touched c
     assert json_verify.restore_rows(changes, engine)
     assert sorted(r["dead_letter_id"] for r in engine["dead_letters"]) == ["a", "c", "d", "e"]
@@ -217,5 +218,5 @@ def test_restore_puts_back_reverted_adds_deletes_and_updates_and_leaves_moved_ro
     assert by_id["a"]["status"] == "ignored" and by_id["c"]["reason"] == "engine"
     assert not json_verify.restore_rows(changes, engine)  # our version is in: nothing more to do
     moved = top({**old_a, "status": "retrying"}, old_c)  # a moved on, b deleted by someone else
-    assert not json_verify.restore_rows({("dead_letters", "a"): changes[("dead_letters", "a")]}, moved)
+    assert not json_verify.restore_rows([change for change in changes if change.key == "a"], moved)
     assert moved["dead_letters"][0]["status"] == "retrying"

@@ -66,7 +66,7 @@ def test_mark_dispatched_wraps_non_object_metadata_and_keeps_disposition() -> No
                                   "retry_dispatched_at_ms": NOW}
     assert marked["operator_disposition"] == "retry_requested"
     assert book.rows == [marked]
-    assert [(c.prior, c.target) for c in book.changes] == [(row, marked)]
+    assert [(c.before, c.after) for c in book.changes] == [(row, marked)]
 
 
 def test_mark_dispatched_needs_a_visible_retry_row() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from tandemctl.errors import BusyError, WriteError
 from tandemctl.fs import atomic, locks, reads, temps
-from tandemctl.stores.json_store import JsonFileBackend
+from tandemctl.stores.json_file import JsonReliabilityFile
 from tests.factories import dead_letter, write_store
 
 HOLD_LOCK = """
@@ -51,9 +51,9 @@ def test_cli_reports_busy_with_exit_4_while_another_process_holds_the_lock(tmp_p
     write_store(store, [dead_letter("dead-1")])
     holder = _hold_lock(store)
     try:
-        code = "from tandemctl.stores.json_store import JsonFileBackend; import sys; from pathlib import Path\n" \
+        code = "from tandemctl.stores.json_file import JsonReliabilityFile; import sys; from pathlib import Path\n" \
                "from tandemctl.errors import TandemctlError\n" \
-               "try:\n    JsonFileBackend(Path(sys.argv[1])).mutate(lambda s: (True, None), lock_timeout=0.2)\n" \
+               "try:\n    JsonReliabilityFile(Path(sys.argv[1])).mutate(lambda s: (True, None), lock_timeout=0.2)\n" \
                "except TandemctlError as e:\n    print(type(e).__name__, int(e.exit_code))\n"
         out = subprocess.run([sys.executable, "-c", code, str(store)], capture_output=True, text=True, check=True)
         assert out.stdout.strip() == "BusyError 4"
@@ -99,11 +99,11 @@ def test_failed_write_of_unwritable_temp_leaves_old_file(tmp_path: Path) -> None
 KILL_WRITER = """
 import sys
 from pathlib import Path
-from tandemctl.stores.json_store import JsonFileBackend
+from tandemctl.stores.json_file import JsonReliabilityFile
 def apply(store):
     store.dead_letters[0]["attempts"] = 9
     return True, None
-JsonFileBackend(Path(sys.argv[1])).mutate(apply, lock_timeout=5)
+JsonReliabilityFile(Path(sys.argv[1])).mutate(apply, lock_timeout=5)
 """
 
 
@@ -155,8 +155,8 @@ def test_mutate_reapplies_on_top_of_a_concurrent_engine_write(tmp_path: Path) ->
             row["attempts"] = 7
         return True, None
 
-    JsonFileBackend(target).mutate(apply, lock_timeout=1)
-    final = JsonFileBackend(target).load().dead_letters
+    JsonReliabilityFile(target).mutate(apply, lock_timeout=1)
+    final = JsonReliabilityFile(target).load().dead_letters
     assert calls == [2, 3]
     assert sorted(r["dead_letter_id"] for r in final) == ["dead-1", "dead-2", "dead-3"]
     assert all(r["attempts"] == 7 for r in final)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tandemctl.errors import WriteError
-from tandemctl.stores.json_store import JsonFileBackend
+from tandemctl.stores.json_file import JsonReliabilityFile
 from tests.factories import dead_letter, write_store
 
 
@@ -38,7 +38,7 @@ def test_full_disk_leaves_old_file_byte_identical_and_no_temp(tiny_disk: Path) -
         return True, None
 
     with pytest.raises(WriteError, match="left unchanged") as info:
-        JsonFileBackend(store).mutate(grow, lock_timeout=1)
+        JsonReliabilityFile(store).mutate(grow, lock_timeout=1)
     assert "No space left on device" in str(info.value)
     assert store.read_bytes() == original
     assert sorted(p.name for p in store.parent.iterdir()) == [

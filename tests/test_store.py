@@ -10,7 +10,7 @@ import pytest
 from tandemctl.engine.records import canonical_row
 from tandemctl.errors import CorruptStateError, UnsupportedStateError
 from tandemctl.stores.json_codec import parse_reliability, serialize_reliability
-from tandemctl.stores.json_store import JsonFileBackend
+from tandemctl.stores.json_file import JsonReliabilityFile
 from tests.factories import dead_letter, scope, tenant
 
 # Written the way tandem-server writes it: declaration order, sorted metadata, 2-space pretty,
@@ -148,7 +148,7 @@ def test_unknown_keys_survive_a_mutation_of_another_row(tmp_path: Path) -> None:
         store.rows("outbox")[0]["attempts"] = 3
         return True, None
 
-    JsonFileBackend(path).mutate(apply, lock_timeout=1)
+    JsonReliabilityFile(path).mutate(apply, lock_timeout=1)
     after = json.loads(path.read_bytes())
     assert after["dead_letters"][0]["added_by_newer_engine"] is True
     assert after["tool_effects"][0]["future_field"] == {"z": 1, "a": [1.5, "ü"]}
@@ -157,7 +157,7 @@ def test_unknown_keys_survive_a_mutation_of_another_row(tmp_path: Path) -> None:
 
 
 def test_missing_file_is_an_empty_store(tmp_path: Path) -> None:
-    store = JsonFileBackend(tmp_path / "absent.json").load()
+    store = JsonReliabilityFile(tmp_path / "absent.json").load()
     assert store.exists is False and store.dead_letters == []
 
 
@@ -230,7 +230,7 @@ def test_engine_strictness_is_refused_naming_record_and_field(
     data = json.dumps({"schema_version": 1, "dead_letters": [_dl(**changes)]}, indent=2).encode()
     path.write_bytes(data)
     with pytest.raises(CorruptStateError) as info:
-        JsonFileBackend(path).load()
+        JsonReliabilityFile(path).load()
     text = str(info.value)
     assert str(path) in text and "dead_letters[0]" in text and field in text
     assert "\n" not in text
@@ -258,7 +258,7 @@ def test_unparseable_files_are_refused_and_left_untouched(tmp_path: Path, case: 
     path = tmp_path / "stateful_reliability.json"
     path.write_bytes(data)
     with pytest.raises(CorruptStateError) as info:
-        JsonFileBackend(path).mutate(lambda store: (True, None), lock_timeout=1)
+        JsonReliabilityFile(path).mutate(lambda store: (True, None), lock_timeout=1)
     assert needle in str(info.value) and str(path) in str(info.value)
     assert path.read_bytes() == data
     assert sorted(os.listdir(tmp_path)) == ["stateful_reliability.json", "stateful_reliability.json.tandemctl.lock"]

@@ -27,7 +27,7 @@ def interrupted_before_any_write(d: SweepDir) -> bytes:
     """What a sweep killed right after writing its intent leaves; returns its audit line."""
     state = load_sweep_state(d.paths)
     _, changes = plan_sweep(state, now_ms=NOW, max_dispatches=None, tenant=None, new_event_id=lambda: "ev-planned")
-    write_intent(d.paths, changes, NOW)
+    write_intent(d.paths, state, changes, NOW)
     return event_line(changes.audit[0])
 
 

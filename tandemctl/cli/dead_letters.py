@@ -39,7 +39,7 @@ def list_command(
         from tandemctl.render import listing
 
         query = build_query(inv, sel, after_id=after_id, before_created_at_ms=before_created_at_ms, limit=limit)
-        listing.emit_list(run_list(inv.json_backend(), query, now_ms=inv.now_ms, env=inv.env), fmt=inv.output,
+        listing.emit_list(run_list(inv.store(), query, now_ms=inv.now_ms), fmt=inv.output,
                          command="dead-letters list", quiet=inv.quiet)
         return 0
 

@@ -21,18 +21,10 @@ def history_command(
     Example: tandemctl history --id dead-letter-effect-18ab48006bed9a50 -n 5 -o json
     """
     def body(inv: "Invocation") -> int:
-        from tandemctl.commands.history import load_history
-        from tandemctl.render.console import message
+        from tandemctl.commands.history import show_history
         from tandemctl.render.history import emit_history
-        from tandemctl.stores.action_intent import intent_path, pending_operation
 
-        path = inv.paths.journal_file
-        entries = load_history(path, tenant=inv.tenant, dead_letter_id=dead_letter_id, limit=limit)
-        emit_history(entries, fmt=inv.output, quiet=inv.quiet, source=str(path))
-        pending = pending_operation(inv.paths.reliability_file)
-        if pending is not None:
-            message(f"note: operation {pending} was interrupted ({intent_path(inv.paths.reliability_file)}); the "
-                    "next tandemctl write to the store journals it if its change was applied", style="yellow")
+        emit_history(show_history(inv, dead_letter_id=dead_letter_id, limit=limit), fmt=inv.output, quiet=inv.quiet)
         return 0
 
     run_command(ctx, "history", body)

@@ -91,7 +91,6 @@ def audit_verify_command(ctx: typer.Context) -> None:
         from tandemctl.commands.audit import audit_verify
         from tandemctl.render.sweep import emit_audit
 
-        path = inv.paths.audit_file
-        return emit_audit(audit_verify(path), path=path, fmt=inv.output)
+        return emit_audit(audit_verify(inv), fmt=inv.output)
 
     run_command(ctx, "audit verify", body)

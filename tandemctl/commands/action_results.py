@@ -1,28 +1,34 @@
 """The result types of operator actions and undo: per-row results, the plan, the outcome.
 
-Shared by actions.py, actions_undo.py and render_actions.py; pure data, no I/O.
+Shared by the actions, undo and their renderer; pure data, no I/O.
 """
 
 from dataclasses import dataclass
 
 from tandemctl.commands.action_rules import Outcome, changed_fields, field_values, metadata_changes
 from tandemctl.engine.dispositions import tenant_of
-from tandemctl.engine.rows import Row
+from tandemctl.engine.rows import Row, RowChange
 from tandemctl.errors import ExitCode
 
 
 @dataclass(frozen=True)
 class RowResult:
-    """One dead letter's fate; `before`/`after` are the whole rows when it changes."""
+    """One dead letter's fate; `change` holds the whole rows before and after when it changes."""
 
     dead_letter_id: str
     outcome: Outcome
     status: str | None
     to: str | None = None
     reason: str | None = None
-    before: Row | None = None
-    after: Row | None = None
-    index: int = -1
+    change: RowChange | None = None
+
+    @property
+    def before(self) -> Row | None:
+        return self.change.before if self.change is not None else None
+
+    @property
+    def after(self) -> Row | None:
+        return self.change.after if self.change is not None else None
 
     def fields(self) -> list[str]:
         return changed_fields(self.before or {}, self.after or {})
@@ -45,12 +51,9 @@ class Plan:
     def of(self, outcome: Outcome) -> list[RowResult]:
         return [r for r in self.results if r.outcome is outcome]
 
-    def apply_to(self, rows: list[Row]) -> bool:
-        """Put the changed rows in place (same positions as planned); True if any."""
-        for result in self.changed:
-            assert result.after is not None and rows[result.index] is result.before
-            rows[result.index] = result.after
-        return bool(self.changed)
+    def row_changes(self) -> list[RowChange]:
+        """The compare-and-set of every changed row, for the store's writer."""
+        return [result.change for result in self.changed if result.change is not None]
 
 
 @dataclass(frozen=True)

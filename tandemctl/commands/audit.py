@@ -1,11 +1,19 @@
-"""The `sweep` and `audit verify` use cases: engine guard, one sweep or a loop of them."""
+"""The `audit verify` use case: check the protected audit ledger's hash chain."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from tandemctl.commands.invocation import Invocation
 from tandemctl.engine.audit_chain import AuditVerification
-from tandemctl.stores.audit_ledger import verify_audit_ledger
 
 
-def audit_verify(path: Path) -> AuditVerification:
+@dataclass(frozen=True)
+class AuditOutcome:
+    verification: AuditVerification
+    path: Path
+
+
+def audit_verify(inv: Invocation) -> AuditOutcome:
     """Check the protected audit ledger (seq run, record hashes, prev_hash links)."""
-    return verify_audit_ledger(path)
+    store = inv.store()
+    return AuditOutcome(store.verify_audit(), store.audit_file)

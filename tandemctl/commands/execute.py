@@ -1,26 +1,27 @@
-"""Operator actions on dead letters (retry, park, resolve, reopen): select by ids or selector,
-plan, confirm, apply in one locked and verified store write, journal.
+"""Carrying out a planned change to dead letters (an action or an undo): preview and confirm when
+bulk, then under the store's lock plan from a fresh read, make the journal entry durable, write
+every row as a compare-and-set, and journal.
 
-The plan is always recomputed from the store read under the lock, so a row that moved on
-since a preview is re-evaluated, never blindly overwritten. No Typer, no Rich, no clock.
+The plan is always recomputed from the rows read under the lock, so a row that moved on since a
+preview is re-evaluated, never blindly overwritten. No Typer, no Rich, no clock.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 from tandemctl.commands import history
 from tandemctl.commands.action_results import ActionOutcome, Plan
 from tandemctl.commands.invocation import Invocation
 from tandemctl.constants import OutputFormat
 from tandemctl.engine.rows import Row
-from tandemctl.errors import TandemctlError, UsageError
-from tandemctl.fs import locks
+from tandemctl.errors import ConflictError, TandemctlError, UsageError
 from tandemctl.stores.action_intent import PendingJournal, recover_pending
-from tandemctl.stores.json_codec import ReliabilityData
-from tandemctl.stores.json_verify import refuse_duplicate_dead_letter_ids
+from tandemctl.stores.base import ChangeConflict, Store, StoreWriter
 
 PlanRows = Callable[[list[Row], frozenset[str] | None], Plan]
 Confirm = Callable[[ActionOutcome], bool]
+MAX_REPLANS: Final = 50  # each one means a planned row changed under us; never loop forever
 
 
 class AbortedError(TandemctlError):
@@ -41,57 +42,61 @@ class Execution:
 
 
 def execute(inv: Invocation, ex: Execution, *, interactive: bool, confirm: Confirm) -> ActionOutcome:
-    """Dry run, or (confirm when bulk, then) one locked, verified write plus its journal line."""
+    """Dry run, or (confirm when bulk, then) one locked write of every changed row plus its journal line."""
     _require_confirmable(ex, interactive=interactive, fmt=inv.output)
-    backend = inv.backend()
+    store = inv.store()
     if ex.dry_run:
-        return ActionOutcome(ex.command, ex.action, ex.plan_rows(backend.load().dead_letters, None), dry_run=True)
+        return ActionOutcome(ex.command, ex.action, ex.plan_rows(store.load_dead_letters(), None), dry_run=True)
     pinned = None
     if ex.bulk and not ex.yes:
-        preview = ActionOutcome(ex.command, ex.action, ex.plan_rows(backend.load().dead_letters, None))
+        preview = ActionOutcome(ex.command, ex.action, ex.plan_rows(store.load_dead_letters(), None))
         if not preview.plan.changed:
             return preview
         if not confirm(preview):
             raise AbortedError("aborted; nothing was changed")
         pinned = frozenset(result.dead_letter_id for result in preview.plan.results)
     operation_id = history.new_operation_id(inv.now_ms)
-    store_path = inv.paths.reliability_file
-    pending = PendingJournal(store_path, inv.paths.journal_file)
-    recovered: list[str | None] = []
-
-    def apply(store: ReliabilityData) -> tuple[bool, Plan]:
-        if not recovered:  # first attempt, under the lock: finish an interrupted action first
-            recovered.append(recover_pending(store_path, lambda: store.dead_letters))
-        plan = ex.plan_rows(store.dead_letters, pinned)
-        if not plan.changed:
-            pending.discard()
-            return False, plan
-        refuse_duplicate_dead_letter_ids(store.dead_letters, store_path)
-        pending.write(ex.journal_entry(operation_id, plan))  # the journal line, before the store write
-        return plan.apply_to(store.dead_letters), plan
-
-    def after(plan: Plan) -> None:
-        if plan.changed:
-            pending.commit(ex.journal_entry(operation_id, plan))
-
-    try:
-        plan = backend.mutate(apply, lock_timeout=inv.lock_timeout, after=after, verify=True)
-    except TandemctlError:
-        if pending.written and not pending.store_written:
-            _settle_intent(inv)
-        raise
+    plan = write_planned(store, lambda rows: ex.plan_rows(rows, pinned),
+                         lambda planned: ex.journal_entry(operation_id, planned), lock_timeout=inv.lock_timeout)
     applied = bool(plan.changed)
     return ActionOutcome(ex.command, ex.action, plan, applied=applied, operation_id=operation_id if applied else None)
 
 
-def _settle_intent(inv: Invocation) -> None:
+def write_planned(store: Store, plan_rows: Callable[[list[Row]], Plan],
+                  journal_entry: Callable[[Plan], dict[str, object]], *, lock_timeout: float) -> Plan:
+    """Under the store's lock: finish an interrupted action, plan from a fresh read, write the journal
+    intent, apply the plan's compare-and-sets (re-planning when a row moved on), then journal."""
+    with store.writer(lock_timeout) as writer:
+        pending = PendingJournal(writer.intent_anchor, store.journal_file)
+        recover_pending(writer.intent_anchor, writer.dead_letters)
+        for _ in range(MAX_REPLANS):
+            plan = plan_rows(writer.dead_letters())
+            if not plan.changed:
+                pending.discard()
+                return plan
+            pending.write(journal_entry(plan))  # the journal line, durable before the store write
+            try:
+                writer.apply(plan.row_changes())
+            except ChangeConflict:
+                continue
+            except TandemctlError:
+                _settle_intent(pending, writer)
+                raise
+            pending.commit(journal_entry(plan))
+            return plan
+        _settle_intent(pending, writer)
+    raise ConflictError(f"{store.info.location}: the selected rows kept changing while tandemctl tried to write "
+                        f"them ({MAX_REPLANS} attempts); nothing was written")
+
+
+def _settle_intent(pending: PendingJournal, writer: StoreWriter) -> None:
     """The write failed part-way: journal our intent if the store has the change after all (a failure
     while defending it against an unlocked writer), else drop it. Left to the next writer if even
     that fails."""
-    store_path = inv.paths.reliability_file
+    if not pending.written or pending.store_written:
+        return
     try:
-        with locks.exclusive_lock(store_path, inv.lock_timeout):
-            recover_pending(store_path, lambda: inv.backend().load().dead_letters)
+        recover_pending(writer.intent_anchor, writer.dead_letters)
     except TandemctlError:
         pass
 

@@ -1,14 +1,13 @@
-"""The operator journal: one JSON line per applied action: who, when, why, what changed.
-
-Append-only JSONL (default `<data>/runtime/tandemctl-journal.jsonl`), fsynced, written while
-the store lock is held. Reading is tolerant: a torn or foreign line is skipped, never fatal.
-"""
+"""The operator journal's entries (one JSON line per applied action: who, when, why, what changed)
+and the `history` use case; the file itself is `stores/journal_file.py`."""
 
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
+from tandemctl.commands.invocation import Invocation
 from tandemctl.engine.dispositions import tenant_key
 from tandemctl.engine.rows import Row
 from tandemctl.errors import NotFoundError, UsageError
@@ -70,3 +69,18 @@ def load_history(path: Path, *, tenant: Row | None, dead_letter_id: str | None, 
     if limit < 0:
         raise UsageError("-n/--limit: must be 0 (all) or a positive number")
     return history(read_entries(path), tenant=tenant, dead_letter_id=dead_letter_id, limit=limit)
+
+
+@dataclass(frozen=True)
+class HistoryOutcome:
+    """Journal entries newest first, where they came from, and an interrupted action if one waits."""
+
+    entries: list[Row]
+    source: Path
+    pending: tuple[str, Path] | None
+
+
+def show_history(inv: Invocation, *, dead_letter_id: str | None, limit: int) -> HistoryOutcome:
+    store = inv.store()
+    entries = load_history(store.journal_file, tenant=inv.tenant, dead_letter_id=dead_letter_id, limit=limit)
+    return HistoryOutcome(entries, store.journal_file, store.pending_operation())

@@ -15,7 +15,8 @@ from tandemctl.commands.options import SelectorOptions as SelectorOptions
 from tandemctl.constants import DEFAULT_LIMIT, DEFAULT_TENANT, ENV_NOW_MS, OutputFormat
 from tandemctl.engine.query import DeadLetterQuery
 from tandemctl.errors import UsageError
-from tandemctl.stores.json_store import JsonFileBackend, ReliabilityBackend
+from tandemctl.stores.base import Store
+from tandemctl.stores.open import open_store
 from tandemctl.stores.paths import StatePaths, resolve_state_paths
 
 DEFAULT_LOCK_TIMEOUT = 10.0
@@ -36,11 +37,9 @@ class Invocation:
     argv: tuple[str, ...]
     env: Mapping[str, str] = field(repr=False)
 
-    def backend(self) -> ReliabilityBackend:
-        return self.json_backend()
-
-    def json_backend(self) -> JsonFileBackend:
-        return JsonFileBackend(self.paths.reliability_file)
+    def store(self) -> Store:
+        """The store this invocation reads and writes (the storage seam)."""
+        return open_store(self.paths, self.env)
 
 
 def _first_set(*values: float | None) -> float:

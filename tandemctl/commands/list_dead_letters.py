@@ -1,11 +1,10 @@
 """`dead-letters list`: load the store once, select, page."""
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tandemctl.engine.query import DeadLetterQuery, list_dead_letters
-from tandemctl.stores.json_store import JsonFileBackend
+from tandemctl.engine.query import DeadLetterQuery
+from tandemctl.stores.base import Store
 
 
 @dataclass(frozen=True)
@@ -18,8 +17,6 @@ class ListOutcome:
     source: str
 
 
-def run_list(backend: JsonFileBackend, query: DeadLetterQuery, *, now_ms: int, env: Mapping[str, str]) -> ListOutcome:
-    # A page that can stop early reads the records one by one; `--limit 0` parses them at once.
-    rows = backend.dead_letters_for_listing(env, lazy=query.limit > 0)
-    page = list_dead_letters(rows, query)
-    return ListOutcome(rows=page.rows, next_cursor=page.next_cursor, now_ms=now_ms, source=backend.location)
+def run_list(store: Store, query: DeadLetterQuery, *, now_ms: int) -> ListOutcome:
+    page = store.list_dead_letters(query)
+    return ListOutcome(rows=page.rows, next_cursor=page.next_cursor, now_ms=now_ms, source=store.info.location)

@@ -1,4 +1,4 @@
-"""The `sweep` and `audit verify` use cases: engine guard, one sweep or a loop of them."""
+"""The `sweep` use case: the engine guard, then one sweep or a loop of them, through the store."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -7,7 +7,7 @@ from typing import Any
 from tandemctl.commands.invocation import Invocation
 from tandemctl.engine.sweep_plan import SweepOutcome
 from tandemctl.remote.engine_guard import check_engine_idle, detect_live_engine
-from tandemctl.stores.json_sweep import run_sweep
+from tandemctl.stores.base import SweepArgs
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,8 @@ def sweep_once(inv: Invocation, request: SweepRequest, *, now_ms: int) -> SweepR
             return SweepResult(outcome=None, skipped_engine_live=reason)
     elif not request.dry_run:
         check_engine_idle(inv.paths, url, inv.env)
-    outcome = run_sweep(inv.paths, now_ms=now_ms, dry_run=request.dry_run, max_dispatches=request.max_dispatches,
-                        tenant=sweep_tenant(inv), lock_timeout=request.lock_timeout)
+    outcome = inv.store().sweep(SweepArgs(now_ms=now_ms, dry_run=request.dry_run, max_dispatches=request.max_dispatches,
+                                          tenant=sweep_tenant(inv), lock_timeout=request.lock_timeout))
     return SweepResult(outcome=outcome)
 
 

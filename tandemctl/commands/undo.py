@@ -15,7 +15,7 @@ from tandemctl.commands.invocation import Invocation
 from tandemctl.engine.dispositions import visible_to_tenant
 from tandemctl.engine.models import DeadLetterRecord
 from tandemctl.engine.records import canonical_row
-from tandemctl.engine.rows import Row
+from tandemctl.engine.rows import Row, RowChange, first_by_key
 from tandemctl.engine.validation import validate_rows
 from tandemctl.errors import CorruptStateError, UsageError
 from tandemctl.stores import journal_file
@@ -35,8 +35,8 @@ def perform_undo(inv: Invocation, args: UndoArgs, *, interactive: bool, confirm:
     """Revert one operation; unknown ids are NotFoundError (exit 3). Confirms like a bulk action."""
     if args.reason is not None and not args.reason.strip():
         raise UsageError("--reason must not be blank")
-    entries = journal_file.read_entries(inv.paths.journal_file)
-    entry = history.find_operation(entries, args.operation_id, path=inv.paths.journal_file)
+    journal = inv.store().journal_file
+    entry = history.find_operation(journal_file.read_entries(journal), args.operation_id, path=journal)
     journaled = [row for row in entry["rows"] if isinstance(row, dict)]
 
     def plan_rows(rows: list[Row], _pinned: frozenset[str] | None) -> Plan:
@@ -54,7 +54,7 @@ def perform_undo(inv: Invocation, args: UndoArgs, *, interactive: bool, confirm:
 def plan_undo(rows: list[Row], journaled: list[Row], *, operation_id: str, tenant: dict[str, str] | None,
               now_ms: int) -> Plan:
     """For each journaled row: revert it if untouched since, refuse if it moved on, else not found."""
-    index = _visible_index(rows, tenant)
+    index = first_by_key(rows, "dead_letter_id", None if tenant is None else lambda row: visible_to_tenant(row, tenant))
     results: list[RowResult] = []
     not_found: list[str] = []
     for record in journaled:
@@ -66,21 +66,11 @@ def plan_undo(rows: list[Row], journaled: list[Row], *, operation_id: str, tenan
         if dl_id not in index:
             not_found.append(dl_id)
             continue
-        position, row = index[dl_id]
-        results.append(_undo_row(record, position, row, operation_id=operation_id, now_ms=now_ms))
+        results.append(_undo_row(record, index[dl_id][1], operation_id=operation_id, now_ms=now_ms))
     return Plan(tuple(results), tuple(not_found))
 
 
-def _visible_index(rows: list[Row], tenant: dict[str, str] | None) -> dict[str, tuple[int, Row]]:
-    index: dict[str, tuple[int, Row]] = {}
-    for position, row in enumerate(rows):
-        dl_id = row["dead_letter_id"]
-        if dl_id not in index and (tenant is None or visible_to_tenant(row, tenant)):
-            index[dl_id] = (position, row)
-    return index
-
-
-def _undo_row(record: Row, position: int, row: Row, *, operation_id: str, now_ms: int) -> RowResult:
+def _undo_row(record: Row, row: Row, *, operation_id: str, now_ms: int) -> RowResult:
     dl_id, status = str(row["dead_letter_id"]), str(row["status"])
     fields, before, after = record.get("fields"), record.get("before"), record.get("after")
     if not (isinstance(fields, list) and all(isinstance(name, str) for name in fields)
@@ -101,8 +91,8 @@ def _undo_row(record: Row, position: int, row: Row, *, operation_id: str, now_ms
         # A journal is a plain file: never let a tampered record write a row the engine rejects.
         return RowResult(dl_id, Outcome.REFUSED, status,
                          reason=f"the journal record of {operation_id} would not restore a valid row")
-    return RowResult(dl_id, Outcome.CHANGED, status, str(reverted["status"]), before=row, after=reverted,
-                     index=position)
+    return RowResult(dl_id, Outcome.CHANGED, status, str(reverted["status"]),
+                     change=RowChange("dead_letters", dl_id, row, reverted))
 
 
 UNDOABLE_FIELDS: Final = frozenset({"status", "operator_disposition", "disposition_reason", "disposition_actor",

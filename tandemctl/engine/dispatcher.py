@@ -23,7 +23,7 @@ from tandemctl.engine.dispositions import (
     visible_to_tenant,
 )
 from tandemctl.engine.records import canonical_row
-from tandemctl.engine.rows import Row
+from tandemctl.engine.rows import Row, RowChange, positions_by_key
 from tandemctl.engine.run_lifecycle import (
     record_automation_lifecycle_event_with_metadata,
     refresh_automation_runtime_state,
@@ -133,26 +133,16 @@ def _requeue_mutation(automation: Row, dead_letter: Row, reset: set[str], detail
     return mutate
 
 
-@dataclass(frozen=True)
-class DeadLetterChange:
-    """One row transition; `prior` is what the row must still be for the change to apply."""
-
-    dead_letter_id: str
-    prior: Row
-    target: Row
-
-
 @dataclass
 class DeadLetterBook:
     """The store's dead-letter rows plus the transitions made to them, in order."""
 
     rows: list[Row]
-    changes: list[DeadLetterChange] = field(default_factory=list)
+    changes: list[RowChange] = field(default_factory=list)
     _positions: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        for index, row in enumerate(self.rows):
-            self._positions.setdefault(row.get("dead_letter_id", ""), []).append(index)
+        self._positions = positions_by_key(self.rows, "dead_letter_id")
 
     def edit(self, dead_letter_id: str, tenant: Row, apply: Callable[[Row], None],
              statuses: frozenset[str] | None = None) -> Row | None:
@@ -164,7 +154,7 @@ class DeadLetterBook:
                 apply(target)
                 target = canonical_row(target, "dead_letters")
                 self.rows[index] = target
-                self.changes.append(DeadLetterChange(dead_letter_id, row, target))
+                self.changes.append(RowChange("dead_letters", dead_letter_id, row, target))
                 return target
         return None
 

@@ -19,7 +19,6 @@ from tandemctl.engine.definitions import Definitions
 from tandemctl.engine.dispatcher import (
     MAX_DEAD_LETTER_RETRY_ATTEMPTS,
     DeadLetterBook,
-    DeadLetterChange,
     Requeued,
     dead_letter_is_retry_candidate,
     dead_letter_retry_backoff_ms,
@@ -36,8 +35,8 @@ from tandemctl.engine.dispositions import (
     visible_to_tenant,
 )
 from tandemctl.engine.models import LOCAL_TENANT
-from tandemctl.engine.rows import Row
-from tandemctl.engine.run_store import RunStore, shard_relpath
+from tandemctl.engine.rows import Row, RowChange
+from tandemctl.engine.run_store import RunStore
 
 
 class DispatchedItem(BaseModel):
@@ -67,22 +66,14 @@ class SweepOutcome(BaseModel):
     finished_interrupted: str | None = Field(default=None, exclude=True)
 
 
-@dataclass(frozen=True)
-class RunChange:
-    """A run's new record; `prior` is its hot entry before the sweep (None: not in the hot file)."""
-
-    run_id: str
-    map_key: str
-    prior: Row | None
-    record: Row
-    shard: str
+RUNS = "automation_v2_runs"  # the collection name of run changes
 
 
 @dataclass
 class SweepChanges:
-    runs: dict[str, RunChange] = field(default_factory=dict)
+    runs: dict[str, RowChange] = field(default_factory=dict)  # run id -> its new record (prior: hot entry)
     audit: list[Row] = field(default_factory=list)
-    dead_letters: list[DeadLetterChange] = field(default_factory=list)
+    dead_letters: list[RowChange] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.runs or self.audit or self.dead_letters)
@@ -182,8 +173,7 @@ class _Planner:
         if isinstance(result, str):
             return result
         earlier = self.changes.runs.get(run_id)
-        self.changes.runs[run_id] = RunChange(run_id, key, earlier.prior if earlier else prior, result.run,
-                                              shard_relpath(result.run))
+        self.changes.runs[run_id] = RowChange(RUNS, run_id, earlier.before if earlier else prior, result.run)
         self.outcome.runs_requeued.append(run_id)
         self._audit(result, dead_letter)
         return result

@@ -5,6 +5,7 @@ from typing import Final
 from rich.table import Table
 from rich.text import Text
 
+from tandemctl.commands.history import HistoryOutcome
 from tandemctl.constants import OutputFormat
 from tandemctl.engine.rows import Row
 from tandemctl.render.console import emit_envelope, envelope, message, stdout_console
@@ -14,7 +15,8 @@ from tandemctl.render.text import inert
 HISTORY_COLUMNS: Final = ("operation_id", "at", "actor", "action", "rows", "reason", "undoes", "tenant")
 
 
-def emit_history(entries: list[Row], *, fmt: OutputFormat, quiet: bool, source: str) -> None:
+def emit_history(outcome: HistoryOutcome, *, fmt: OutputFormat, quiet: bool) -> None:
+    entries = outcome.entries
     if fmt is OutputFormat.JSON:
         emit_envelope(envelope("history", ok=True, exit_code=0, data=entries))
     elif fmt is OutputFormat.JSONL:
@@ -24,7 +26,11 @@ def emit_history(entries: list[Row], *, fmt: OutputFormat, quiet: bool, source: 
     else:
         _history_table(entries)
     if not quiet:
-        message(f"{len(entries)} operation(s) from {source}", style="dim")
+        message(f"{len(entries)} operation(s) from {outcome.source}", style="dim")
+    if outcome.pending is not None:
+        operation_id, intent = outcome.pending
+        message(f"note: operation {operation_id} was interrupted ({intent}); the next tandemctl write to the store "
+                "journals it if its change was applied", style="yellow")
 
 
 def _history_table(entries: list[Row]) -> None:

@@ -1,14 +1,13 @@
 """Output of `sweep` and `audit verify`: tables for people, envelopes for scripts."""
 
-from pathlib import Path
 
 import orjson
 from rich.table import Table
 from rich.text import Text
 
+from tandemctl.commands.audit import AuditOutcome
 from tandemctl.commands.sweep import SweepResult
 from tandemctl.constants import OutputFormat
-from tandemctl.engine.audit_chain import AuditVerification
 from tandemctl.errors import ExitCode
 from tandemctl.render.console import emit_envelope, envelope, message, stdout_console, write_stdout
 from tandemctl.render.tabular import emit_csv
@@ -89,8 +88,9 @@ def _summary(result: SweepResult, now_ms: int) -> None:
             f"{len(outcome.exhausted)} exhausted; {len(outcome.skipped)} skipped", style="dim")
 
 
-def emit_audit(result: AuditVerification, *, path: Path, fmt: OutputFormat) -> int:
+def emit_audit(outcome: AuditOutcome, *, fmt: OutputFormat) -> int:
     """Print the verification; return the exit code (5 when the chain is broken)."""
+    result, path = outcome.verification, outcome.path
     code = int(ExitCode.OK if result.valid else ExitCode.CORRUPT)
     violation = result.first_violation
     errors = [] if violation is None else [{"code": "audit_chain_invalid", "message":

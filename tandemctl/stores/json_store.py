@@ -1,160 +1,72 @@
-"""The reliability store (`stateful_reliability.json`): strict load, exact write, safe mutate.
+"""The 0.6.x JSON files as a `Store`: `runtime/stateful_reliability.json` for the dead letters,
+plus the runs files and the audit ledger for the sweep."""
 
-Records stay as the raw dicts parsed from the file (so unknown keys and the byte layout of
-unchanged rows survive); the models in models.py only validate them.
-"""
-
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol, TypeVar
 
-import orjson
-
+from tandemctl.engine.audit_chain import AuditVerification
+from tandemctl.engine.query import DeadLetterQuery, Page, list_dead_letters
 from tandemctl.engine.rows import Row
-from tandemctl.errors import ConflictError
-from tandemctl.fs import atomic, locks, reads, temps
-from tandemctl.stores import json_readcache, json_verify
-from tandemctl.stores.json_codec import (
-    ReliabilityData,
-    parse_reliability,
-    parse_reliability_layout,
-    serialize_reliability,
-)
-
-T = TypeVar("T")
-MAX_WRITE_ATTEMPTS = 8
-VERIFY_DEADLINE_S: Final = 20.0  # how long a verified write keeps trying against an unlocked writer
-SETTLE_S: Final = 0.25  # quiet time to wait for an engine write already in flight when ours landed
-HOT_NS: Final = 2_000_000_000  # a store written this recently is being written by a live engine
-_POLL_S: Final = 0.001
-
-
-class ReliabilityBackend(Protocol):
-    """What commands need from a reliability store; database backends plug in here."""
-
-    @property
-    def location(self) -> str: ...
-
-    def load(self) -> ReliabilityData: ...
-
-    def mutate(self, apply: Callable[[ReliabilityData], tuple[bool, T]], *, lock_timeout: float,
-               after: Callable[[T], None] | None = None, verify: bool = False) -> T: ...
+from tandemctl.engine.sweep_plan import SweepOutcome
+from tandemctl.fs import locks, temps
+from tandemctl.stores import action_intent, audit_ledger, json_sweep
+from tandemctl.stores.base import StoreInfo, SweepArgs
+from tandemctl.stores.json_file import JsonReliabilityFile, JsonWriter
+from tandemctl.stores.paths import StatePaths
 
 
 @dataclass
-class JsonFileBackend:
-    """The 0.6.x JSON-files backend: one `stateful_reliability.json`."""
+class JsonFileStore:
+    """Reads validate the whole file as strictly as the engine; writes are one atomic, locked,
+    verified rewrite of the file (see `JsonReliabilityFile`)."""
 
-    path: Path
+    paths: StatePaths
+    env: Mapping[str, str]
+    why: str = "the JSON files of tandem-server 0.6.x"
 
     @property
-    def location(self) -> str:
-        return str(self.path)
+    def file(self) -> JsonReliabilityFile:
+        return JsonReliabilityFile(self.paths.reliability_file)
 
-    def load(self) -> ReliabilityData:
-        data, _ = reads.read_bytes(self.path)
-        return parse_reliability(data, self.path)
+    @property
+    def info(self) -> StoreInfo:
+        return StoreInfo(kind="json", location=str(self.paths.reliability_file), why=self.why)
 
-    def dead_letters_for_listing(self, env: Mapping[str, str], *, lazy: bool) -> Iterable[Row]:
-        """Dead letters for a read-only listing: from a store already validated in full when it
-        is unchanged (readcache), else after a full strict load (which is then remembered)."""
-        known = json_readcache.validated_dead_letters(self.path, env, lazy=lazy)
-        if known is not None:
-            return known
-        data, st = reads.read_with_stat(self.path)
-        store, canonical = parse_reliability_layout(data, self.path)
-        if canonical and data is not None and st is not None:
-            json_readcache.remember(self.path, st, data, env)
-        return store.dead_letters
+    @property
+    def journal_file(self) -> Path:
+        return self.paths.journal_file
 
-    def mutate(self, apply: Callable[[ReliabilityData], tuple[bool, T]], *, lock_timeout: float,
-               after: Callable[[T], None] | None = None, verify: bool = False) -> T:
-        """Lock, read, apply, write; re-read and re-apply if another writer got in between.
+    @property
+    def audit_file(self) -> Path:
+        return self.paths.audit_file
 
-        `after(result)` runs still under the lock, after the write (e.g. a journal append).
-        `verify` also defends the written rows against an unlocked writer (`mutate_verified`).
-        """
-        with locks.exclusive_lock(self.path, lock_timeout):
-            temps.remove_stale_temps(self.path)
-            result = self.mutate_verified(apply) if verify else self.mutate_locked(apply)
-            if after is not None:
-                after(result)
-            return result
+    def list_dead_letters(self, query: DeadLetterQuery) -> Page:
+        # A page that can stop early reads the records one by one; `--limit 0` parses them at once.
+        return list_dead_letters(self.file.dead_letters_for_listing(self.env, lazy=query.limit > 0), query)
 
-    def mutate_locked(self, apply: Callable[[ReliabilityData], tuple[bool, T]]) -> T:
-        for _ in range(MAX_WRITE_ATTEMPTS):
-            data, identity = reads.read_bytes(self.path)
-            store = parse_reliability(data, self.path)
-            changed, result = apply(store)
-            if not changed:
-                return result
-            try:
-                atomic.write_atomic(self.path, serialize_reliability(store), expected=identity, check=True)
-            except atomic.StaleFileError:
-                continue  # the engine (or someone) rewrote it: start again from its version
-            return result
-        raise ConflictError(
-            f"{self.path}: the file kept changing while tandemctl tried to write it "
-            f"({MAX_WRITE_ATTEMPTS} attempts); nothing was written"
-        )
+    def load_dead_letters(self) -> list[Row]:
+        return self.file.load().dead_letters
 
-    def mutate_verified(self, apply: Callable[[ReliabilityData], tuple[bool, T]]) -> T:
-        """`mutate_locked` that also makes sure an unlocked writer does not revert our rows.
+    def load_collection(self, collection: str) -> list[Row]:
+        return self.file.load().rows(collection)
 
-        Retries are bounded by time, not a count, so a busy engine cannot starve us. After the
-        rename we watch the file: an engine write that read the old version before our rename
-        lands after it and reverts our rows; we then put exactly our rows back on top of the
-        engine's newest version, and repeat until a write by the other side carries our rows or
-        the file stays quiet for SETTLE_S. The result is that of the apply that was written.
-        """
-        deadline = time.monotonic() + VERIFY_DEADLINE_S
-        contended = False
-        while time.monotonic() < deadline:
-            data, identity = reads.read_bytes(self.path)
-            store = parse_reliability(data, self.path)
-            changed, result = apply(store)
-            if not changed:
-                return result
-            try:
-                written = atomic.write_atomic(self.path, serialize_reliability(store), expected=identity, check=True)
-            except atomic.StaleFileError:
-                contended = True
-                continue
-            changes = json_verify.diff_rows(orjson.loads(data) if data else {}, store.top)
-            hot = contended or identity is None or written.mtime_ns - identity.mtime_ns < HOT_NS
-            self._settle(changes, written, SETTLE_S if hot else 0.0, deadline)
-            return result
-        raise ConflictError(
-            f"{self.path}: the file kept changing for {VERIFY_DEADLINE_S:g}s while tandemctl tried to "
-            "write it; nothing was written"
-        )
+    @contextmanager
+    def writer(self, lock_timeout: float) -> Iterator["JsonWriter"]:
+        path = self.paths.reliability_file
+        with locks.exclusive_lock(path, lock_timeout):
+            temps.remove_stale_temps(path)
+            yield JsonWriter(self.file)
 
-    def _settle(self, changes: dict[json_verify.RowKey, json_verify.RowChange],
-                identity: reads.FileIdentity | None, quiet_s: float, deadline: float) -> None:
-        quiet_until = time.monotonic() + quiet_s
-        while True:
-            if reads.FileIdentity.of(self.path) == identity:
-                if time.monotonic() >= quiet_until:
-                    return
-                self._check_deadline(deadline)
-                time.sleep(_POLL_S)
-                continue
-            self._check_deadline(deadline)
-            data, identity = reads.read_bytes(self.path)
-            store = parse_reliability(data, self.path)
-            if not json_verify.restore_rows(changes, store.top):
-                return  # that write was made from our version: our rows are in and stay in
-            try:
-                identity = atomic.write_atomic(self.path, serialize_reliability(store), expected=identity, check=True)
-            except atomic.StaleFileError:
-                continue
-            quiet_until = time.monotonic() + SETTLE_S
+    def pending_operation(self) -> tuple[str, Path] | None:
+        pending = action_intent.pending_operation(self.paths.reliability_file)
+        return None if pending is None else (pending, action_intent.intent_path(self.paths.reliability_file))
 
-    def _check_deadline(self, deadline: float) -> None:
-        if time.monotonic() >= deadline:
-            raise ConflictError(
-                f"{self.path}: another process kept rewriting the file and reverting tandemctl's "
-                f"changes for {VERIFY_DEADLINE_S:g}s; they may not be in place (check with `dead-letters list`)"
-            )
+    def sweep(self, args: SweepArgs) -> SweepOutcome:
+        return json_sweep.run_sweep(self.paths, now_ms=args.now_ms, dry_run=args.dry_run,
+                                    max_dispatches=args.max_dispatches, tenant=args.tenant,
+                                    lock_timeout=args.lock_timeout)
+
+    def verify_audit(self) -> AuditVerification:
+        return audit_ledger.verify_audit_ledger(self.paths.audit_file)

@@ -13,7 +13,7 @@ from tandemctl.engine.definitions import Definitions
 from tandemctl.engine.dispatcher import DeadLetterBook
 from tandemctl.engine.rows import Row
 from tandemctl.engine.run_records import run_validation_error
-from tandemctl.engine.run_store import RunStore, shard_bytes
+from tandemctl.engine.run_store import RunStore, shard_bytes, shard_relpath
 from tandemctl.engine.sweep_plan import SweepChanges, SweepOutcome, SweepState, plan_sweep
 from tandemctl.errors import ConflictError, TandemctlError, UsageError
 from tandemctl.fs import atomic, limits, locks, reads, temps
@@ -22,12 +22,11 @@ from tandemctl.stores.action_intent import recover_pending
 from tandemctl.stores.audit_ledger import read_audit_tail
 from tandemctl.stores.json_codec import ReliabilityData, parse_reliability, serialize_reliability
 from tandemctl.stores.json_definitions import load_definitions
+from tandemctl.stores.json_file import JsonReliabilityFile, JsonWriter
 from tandemctl.stores.json_runs import load_hot_runs, shard_reader
-from tandemctl.stores.json_store import JsonFileBackend
 from tandemctl.stores.json_verify import refuse_duplicate_dead_letter_ids
 from tandemctl.stores.paths import StatePaths
 from tandemctl.stores.sweep_intent import (
-    apply_dead_letter_changes,
     intent_path,
     read_intent,
     remove_intent,
@@ -49,7 +48,7 @@ def run_sweep(paths: StatePaths, *, now_ms: int, dry_run: bool, max_dispatches: 
         for path in (paths.runs_file, paths.reliability_file, intent_path(paths)):
             temps.remove_stale_temps(path)  # left by a killed sweep; never the engine's files
         # An operator action killed after its store write: journal it before we move its rows on.
-        recover_pending(paths.reliability_file, lambda: JsonFileBackend(paths.reliability_file).load().dead_letters)
+        recover_pending(paths.reliability_file, lambda: JsonReliabilityFile(paths.reliability_file).load().dead_letters)
         interrupted = read_intent(paths)
         finished = None
         if interrupted is not None:
@@ -65,7 +64,7 @@ def run_sweep(paths: StatePaths, *, now_ms: int, dry_run: bool, max_dispatches: 
                                       new_event_id=_new_event_id)
         if changes:
             refuse_duplicate_dead_letter_ids(state.reliability.dead_letters, paths.reliability_file)
-            write_intent(paths, changes, now_ms)
+            write_intent(paths, state, changes, now_ms)
             _persist_or_explain(paths, state, changes)
             remove_intent(paths)
         outcome.finished_interrupted = finished
@@ -134,10 +133,11 @@ def _persist_or_explain(paths: StatePaths, state: JsonSweepState, changes: Sweep
 def _persist(paths: StatePaths, state: JsonSweepState, changes: SweepChanges) -> None:
     """Write each file once, in the server's order: shards and the hot runs file, the audit
     lines, then the dead letters."""
-    for month in sorted({(paths.shard_root / change.shard).parent for change in changes.runs.values()}):
+    records = [change.after for change in changes.runs.values() if change.after is not None]
+    for month in sorted({(paths.shard_root / shard_relpath(record)).parent for record in records}):
         temps.remove_stale_temps_in(month)  # left by a sweep killed while writing its shards
-    for change in changes.runs.values():
-        atomic.write_atomic(paths.shard_root / change.shard, shard_bytes(change.record))
+    for record in records:
+        atomic.write_atomic(paths.shard_root / shard_relpath(record), shard_bytes(record))
     if changes.runs:
         hot = state.runs.hot
         identity = hot.identity if isinstance(hot.identity, FileIdentity) else None
@@ -161,9 +161,7 @@ def _write_dead_letters(paths: StatePaths, state: JsonSweepState, changes: Sweep
         atomic.write_atomic(paths.reliability_file, serialize_reliability(state.reliability),
                             expected=state.reliability_identity, check=True)
     except atomic.StaleFileError:
-        JsonFileBackend(paths.reliability_file).mutate_verified(
-            lambda store: (bool(apply_dead_letter_changes(store.dead_letters, changes.dead_letters)), None)
-        )
+        JsonWriter(JsonReliabilityFile(paths.reliability_file)).apply(changes.dead_letters, skip_conflicts=True)
 
 
 def _audit_bytes(tail: AuditTail, events: list[Row]) -> bytes:

@@ -1,27 +1,17 @@
 """What one write changed, and putting it back if an unlocked writer reverted it.
 
-Pure functions over the raw top-level store object; no I/O. Used by store.py's verified
+Pure functions over the raw top-level store object; no I/O. Used by json_file.py's verified
 mutate: the engine writes without any lock (spec 01 §7.1), so a version it read before our
 rename can land after it and silently revert our rows.
 """
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from tandemctl.engine.models import COLLECTIONS
-from tandemctl.engine.rows import Row
+from tandemctl.engine.rows import Row, RowChange
 from tandemctl.errors import CorruptStateError
-
-RowKey = tuple[str, str]
-
-
-@dataclass(frozen=True)
-class RowChange:
-    """One row's state before and after our write; None means absent."""
-
-    before: Row | None
-    after: Row | None
 
 
 def _index(top: dict[str, Any], collection: str) -> dict[str, Row]:
@@ -30,18 +20,18 @@ def _index(top: dict[str, Any], collection: str) -> dict[str, Row]:
     return {row[key]: row for row in rows if isinstance(row, dict)} if isinstance(rows, list) else {}
 
 
-def diff_rows(before: dict[str, Any], after: dict[str, Any]) -> dict[RowKey, RowChange]:
+def diff_rows(before: dict[str, Any], after: dict[str, Any]) -> list[RowChange]:
     """Every row (by collection and primary key) whose value differs between the two stores."""
-    changes: dict[RowKey, RowChange] = {}
+    changes: list[RowChange] = []
     for collection in COLLECTIONS:
         old, new = _index(before, collection), _index(after, collection)
         for key in old.keys() | new.keys():
             if old.get(key) != new.get(key):
-                changes[(collection, key)] = RowChange(old.get(key), new.get(key))
+                changes.append(RowChange(collection, key, old.get(key), new.get(key)))
     return changes
 
 
-def restore_rows(changes: dict[RowKey, RowChange], top: dict[str, Any]) -> bool:
+def restore_rows(changes: Sequence[RowChange], top: dict[str, Any]) -> bool:
     """Re-apply our change to every row that is back in its `before` state; True if any was.
 
     A row that is neither our `before` nor our `after` moved on through someone else's
@@ -49,7 +39,7 @@ def restore_rows(changes: dict[RowKey, RowChange], top: dict[str, Any]) -> bool:
     """
     restored = False
     for collection in COLLECTIONS:
-        wanted = {key: change for (coll, key), change in changes.items() if coll == collection}
+        wanted = {change.key: change for change in changes if change.collection == collection}
         if wanted and _restore_collection(top, collection, wanted):
             restored = True
     return restored

@@ -11,9 +11,9 @@ from pydantic import BaseModel, ValidationError
 
 from tandemctl.engine import jsonio
 from tandemctl.engine.audit_chain import build_protected_event
-from tandemctl.engine.dispatcher import DeadLetterChange
-from tandemctl.engine.rows import Row
-from tandemctl.engine.sweep_plan import RunChange, SweepChanges, SweepState
+from tandemctl.engine.rows import Row, RowChange, apply_changes_to_rows
+from tandemctl.engine.run_store import shard_relpath
+from tandemctl.engine.sweep_plan import RUNS, SweepChanges, SweepState
 from tandemctl.errors import CorruptStateError
 from tandemctl.fs import atomic, reads
 from tandemctl.stores.paths import StatePaths
@@ -55,14 +55,19 @@ def intent_path(paths: StatePaths) -> Path:
     return paths.runtime_dir / INTENT_FILE
 
 
-def write_intent(paths: StatePaths, changes: SweepChanges, now_ms: int) -> None:
+def hot_key(state: SweepState, run_id: str) -> str:
+    """The run's key in the hot file's map (the engine keys runs by their own id)."""
+    return state.runs.hot.index.get(run_id, run_id)
+
+
+def write_intent(paths: StatePaths, state: SweepState, changes: SweepChanges, now_ms: int) -> None:
     document = {
         "tandemctl_sweep_intent": INTENT_VERSION,
         "now_ms": now_ms,
-        "runs": [{"run_id": c.run_id, "map_key": c.map_key, "prior": c.prior, "record": c.record, "shard": c.shard}
-                 for c in changes.runs.values()],
+        "runs": [{"run_id": c.key, "map_key": hot_key(state, c.key), "prior": c.before, "record": c.after,
+                  "shard": shard_relpath(c.after)} for c in changes.runs.values() if c.after is not None],
         "audit": [{"run_id": event["payload"]["run_id"], "event": event} for event in changes.audit],
-        "dead_letters": [{"dead_letter_id": c.dead_letter_id, "prior": c.prior, "target": c.target}
+        "dead_letters": [{"dead_letter_id": c.key, "prior": c.before, "target": c.after}
                          for c in changes.dead_letters],
     }
     atomic.write_atomic(intent_path(paths), jsonio.dumps_pretty(document))
@@ -77,17 +82,18 @@ def read_intent(paths: StatePaths) -> SweepChanges | None:
         intent = _Intent.model_validate(jsonio.parse_strict(data, path))
     except (CorruptStateError, ValidationError):
         intent = None
-    if intent is not None and not all(_SHARD_PATH.fullmatch(entry.shard) for entry in intent.runs):
-        intent = None  # a shard path outside YYYY/MM/<sanitized id>.json: never write there
+    if intent is not None and not all(_SHARD_PATH.fullmatch(entry.shard) and entry.shard == _shard_of(entry.record)
+                                      for entry in intent.runs):
+        intent = None  # a shard path that is not the record's own YYYY/MM/<sanitized id>.json: never write there
     if intent is None or intent.tandemctl_sweep_intent != INTENT_VERSION:
         raise CorruptStateError(
             f"{path}: unreadable sweep intent left by an interrupted tandemctl sweep; it cannot be rolled "
             "forward. Check the runs, audit and dead-letter files, then remove it to continue"
         )
     return SweepChanges(
-        runs={e.run_id: RunChange(e.run_id, e.map_key, e.prior, e.record, e.shard) for e in intent.runs},
+        runs={e.run_id: RowChange(RUNS, e.run_id, e.prior, e.record) for e in intent.runs},
         audit=[e.event for e in intent.audit],
-        dead_letters=[DeadLetterChange(e.dead_letter_id, e.prior, e.target) for e in intent.dead_letters],
+        dead_letters=[RowChange("dead_letters", e.dead_letter_id, e.prior, e.target) for e in intent.dead_letters],
     )
 
 
@@ -106,13 +112,15 @@ def roll_forward(state: SweepState, intent: SweepChanges) -> SweepChanges:
     todo = SweepChanges()
     hot = state.runs.hot
     for change in intent.runs.values():
-        current = hot.entries.get(change.map_key)
-        if current != change.record and current != change.prior:
+        record = change.after
+        assert record is not None  # a requeue never removes a run
+        current = hot.entries.get(hot_key(state, change.key))
+        if current != record and current != change.before:
             continue  # someone else moved this run on since; leave it alone
-        if current != change.record:
-            hot.set_record(change.record)
-        state.runs.add_written_shard(change.shard, change.record)
-        todo.runs[change.run_id] = change
+        if current != record:
+            hot.set_record(record)
+        state.runs.add_written_shard(shard_relpath(record), record)
+        todo.runs[change.key] = change
     tail = state.audit
     for event in intent.audit:
         if event["payload"]["run_id"] not in todo.runs or event["event_id"] in tail.event_ids:
@@ -122,10 +130,17 @@ def roll_forward(state: SweepState, intent: SweepChanges) -> SweepChanges:
         tail.advance(event)
         todo.audit.append(event)
     # A dispatch mark belongs with its run's requeue: never one without the other.
-    wanted = [change for change in intent.dead_letters
-              if change.target.get("status") != "retrying" or change.target.get("run_id") in todo.runs]
-    todo.dead_letters = apply_dead_letter_changes(state.dead_letters.rows, wanted)
+    wanted = [change for change in intent.dead_letters if change.after is not None and (
+        change.after.get("status") != "retrying" or change.after.get("run_id") in todo.runs)]
+    todo.dead_letters, _ = apply_changes_to_rows(state.dead_letters.rows, "dead_letter_id", wanted)
     return todo
+
+
+def _shard_of(record: Row) -> str | None:
+    try:
+        return shard_relpath(record)
+    except (KeyError, TypeError, CorruptStateError):
+        return None
 
 
 def _relinked(event: Row, seq: int, prev_hash: str | None) -> Row:
@@ -134,20 +149,3 @@ def _relinked(event: Row, seq: int, prev_hash: str | None) -> Row:
         actor=event.get("actor"), payload=event["payload"], created_at_ms=event["created_at_ms"],
         seq=seq, prev_hash=prev_hash,
     )
-
-
-def apply_dead_letter_changes(rows: list[Row], changes: list[DeadLetterChange]) -> list[DeadLetterChange]:
-    """Apply each change whose row is still in its prior state; the applied ones are returned."""
-    positions: dict[str, list[int]] = {}
-    for index, row in enumerate(rows):
-        positions.setdefault(row.get("dead_letter_id", ""), []).append(index)
-    applied = []
-    for change in changes:
-        matching = positions.get(change.dead_letter_id, [])
-        if any(rows[i] == change.target for i in matching):
-            continue
-        prior_at = next((i for i in matching if rows[i] == change.prior), None)
-        if prior_at is not None:
-            rows[prior_at] = change.target
-            applied.append(change)
-    return applied

@@ -1,0 +1,94 @@
+"""The storage seam: what every command needs from a store, whichever keeps the dead letters
+(the 0.6.x JSON files, a 0.6.9+ database, or a running engine). Commands only see these types."""
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from tandemctl.engine.audit_chain import AuditVerification
+from tandemctl.engine.query import DeadLetterQuery, Page
+from tandemctl.engine.rows import Row, RowChange
+from tandemctl.engine.sweep_plan import SweepOutcome
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """Which store this is, where, whether a running engine holds it, and why it was chosen."""
+
+    kind: str  # "json", "sqlite", "postgres" or "live"
+    location: str  # a path or a URL without credentials
+    why: str
+    engine_holds: bool | None = None  # None: cannot be told
+    notes: tuple[str, ...] = ()
+
+
+class ChangeConflict(Exception):
+    """Some rows are no longer what the plan was made from: re-read and re-plan."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        super().__init__(", ".join(keys))
+        self.keys = tuple(keys)
+
+
+@dataclass(frozen=True)
+class SweepArgs:
+    now_ms: int
+    dry_run: bool
+    max_dispatches: int | None
+    tenant: Row | None
+    lock_timeout: float
+
+
+class StoreWriter(Protocol):
+    """A store held for writing (its lock taken); every read through it is fresh."""
+
+    @property
+    def intent_anchor(self) -> Path:
+        """The file next to which an action's journal entry is made durable before the store write."""
+        ...
+
+    def dead_letters(self) -> list[Row]: ...
+
+    def apply(self, changes: Sequence[RowChange], *, skip_conflicts: bool = False) -> list[RowChange]:
+        """Write every change atomically, each a compare-and-set. A row that is not its `before`
+        raises ChangeConflict (nothing written), or with `skip_conflicts` is left out. Returns the
+        changes written."""
+        ...
+
+
+class Store(Protocol):
+    """A reader and writer of the reliability records, plus the sweep and the audit ledger."""
+
+    @property
+    def info(self) -> StoreInfo: ...
+
+    @property
+    def journal_file(self) -> Path: ...
+
+    @property
+    def audit_file(self) -> Path: ...
+
+    def list_dead_letters(self, query: DeadLetterQuery) -> Page:
+        """The engine's filter and cursor semantics; may stop reading after the page."""
+        ...
+
+    def load_dead_letters(self) -> list[Row]:
+        """Every dead letter in the engine's order (newest update first)."""
+        ...
+
+    def load_collection(self, collection: str) -> list[Row]: ...
+
+    def writer(self, lock_timeout: float) -> AbstractContextManager[StoreWriter]: ...
+
+    def pending_operation(self) -> tuple[str, Path] | None:
+        """An interrupted action's operation id and intent file, if one waits to be settled."""
+        ...
+
+    def sweep(self, args: SweepArgs) -> SweepOutcome: ...
+
+    def verify_audit(self) -> AuditVerification: ...
+
+
+__all__ = ["ChangeConflict", "RowChange", "Store", "StoreInfo", "StoreWriter", "SweepArgs"]
