@@ -91,7 +91,7 @@ def encode_plain_envelope(record: dict[str, Any], *, kind: str, record_id: str) 
 
 def decode_payload(text: str, *, kind: str, record_id: str, columns: Columns,
                    key: bytes | None) -> DecodedPayload:
-    """Decode one payload column the way the engine's protected-record reader does."""
+    """Decode one payload column the way the engine's reader does (protected_records.rs)."""
     if text.startswith(SEALED_PREFIX):
         envelope_text = _open_sealed(text, kind=kind, record_id=record_id, columns=columns, key=key)
         value = _parse_json(envelope_text, field="payload")
@@ -130,7 +130,10 @@ def encrypt_local(envelope_text: str, *, kind: str, record_id: str, columns: Col
 
 
 def parse_local_key(data: bytes) -> bytes:
-    """The 32-byte key from a local memory key file: 64 hex characters, or legacy 32 raw bytes."""
+    """The 32-byte key from a local memory key file: 64 hex characters, or legacy 32 raw bytes.
+
+    Mirrors the engine's key-file reader as of v0.7.2 (TAN-817); file ownership and mode checks
+    belong to whoever opens the file."""
     trimmed = data.strip()
     if len(trimmed) == 2 * KEY_BYTES and all(byte in _HEX for byte in trimmed):
         return bytes.fromhex(trimmed.decode("ascii"))
