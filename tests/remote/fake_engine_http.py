@@ -37,9 +37,9 @@ FORWARDING = ("forwarded", "x-real-ip", "cf-connecting-ip", "true-client-ip")
 AUTH_REQUIRED = {"error": "Unauthorized: missing or invalid API token", "code": "AUTH_REQUIRED", "retryable": False}
 
 
-def match_route(path: str, engine: FakeEngine) -> tuple[str, str | None]:
+def match_route(path: str) -> tuple[str, str | None]:
     """(route template, run_id); an unknown path is its own "route"."""
-    if path in (HEALTH, RELIABILITY) or (path == DIAGNOSTICS and not engine.rich_health):
+    if path in (HEALTH, RELIABILITY, DIAGNOSTICS):
         return path, None
     found = _RUN_ROUTE.fullmatch(path)
     if found is None:
@@ -142,7 +142,7 @@ class EngineHandler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         length = int(headers.get("content-length") or 0)
         body = self.rfile.read(length) if 0 < length <= BODY_LIMIT else b""
-        route, run_id = match_route(parts.path, engine)
+        route, run_id = match_route(parts.path)
         record = RecordedRequest(method, self.path, route, headers, body)
         engine.record(record)
         reply = self._gated(method, route, run_id, parts.query, headers, body, length)
@@ -182,7 +182,7 @@ class EngineHandler(BaseHTTPRequestHandler):
                body: bytes) -> Reply:
         engine = self.engine
         allowed = METHODS.get(route)
-        if allowed is None:
+        if allowed is None or (route == DIAGNOSTICS and engine.rich_health):
             return Reply(404, b"", None)
         if method not in allowed:
             return Reply(405, b"", None, (("allow", ",".join(allowed)),))
