@@ -152,7 +152,10 @@ class EngineHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         record.status = reply.status
-        self._send(reply, head=method == "HEAD")
+        try:
+            self._send(reply, head=method == "HEAD")
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. a read timeout)
+            self.close_connection = True
 
     def _gated(self, method: str, route: str, run_id: str | None, query: str, headers: dict[str, str],
                body: bytes, length: int) -> Reply | None:
