@@ -23,6 +23,7 @@ from typing import Any
 
 # --- adapter: every import from tandemctl, and nothing else, lives in this section ----------------
 from tandemctl.dispositions import dead_letter_superseded_by_success, mark_dead_letter_disposition, visible_to_tenant
+from tandemctl.errors import CorruptStateError, UnsupportedStateError
 from tandemctl.paths import resolve_state_paths
 from tandemctl.query import normalize_filter
 from tandemctl.runs import is_hidden, load_hot_runs
@@ -56,12 +57,8 @@ def _mutate(path: Path, apply: Callable[[Row], tuple[bool, Any]]) -> Any:
     """Locked read-modify-write through the project's JSON backend; raises StoreUnreadable."""
     try:
         return JsonFileBackend(path).mutate(lambda store: apply(store.top), lock_timeout=LOCK_TIMEOUT_S)
-    except StoreUnreadable:
-        raise
-    except Exception as exc:
-        if type(exc).__name__ in ("CorruptStateError", "UnsupportedStateError"):
-            raise StoreUnreadable(str(exc)) from exc
-        raise
+    except (CorruptStateError, UnsupportedStateError) as exc:
+        raise StoreUnreadable(str(exc)) from exc
 
 
 def _mark(row: Row, *, status: str, disposition: str, reason: str | None, actor_id: str | None,
