@@ -22,13 +22,20 @@ from pathlib import Path
 from typing import Any
 
 # --- adapter: every import from tandemctl, and nothing else, lives in this section ----------------
-from tandemctl.dispositions import dead_letter_superseded_by_success, mark_dead_letter_disposition, visible_to_tenant
+from tandemctl.engine.dispositions import (
+    dead_letter_superseded_by_success,
+    mark_dead_letter_disposition,
+    visible_to_tenant,
+)
+from tandemctl.engine.query import normalize_filter
+from tandemctl.engine.records import canonical_row
+from tandemctl.engine.run_store import is_hidden
 from tandemctl.errors import CorruptStateError, UnsupportedStateError
-from tandemctl.paths import resolve_state_paths
-from tandemctl.query import normalize_filter
-from tandemctl.runs import is_hidden, load_hot_runs
-from tandemctl.store import JsonFileBackend, ReliabilityData, canonical_row, parse_reliability, serialize_reliability
-from tandemctl.sweep import run_sweep
+from tandemctl.stores.json_codec import ReliabilityData, parse_reliability, serialize_reliability
+from tandemctl.stores.json_file import JsonReliabilityFile
+from tandemctl.stores.json_runs import load_hot_runs
+from tandemctl.stores.json_sweep import run_sweep
+from tandemctl.stores.paths import resolve_state_paths
 
 Row = dict[str, Any]
 LOCK_TIMEOUT_S = 5.0
@@ -56,7 +63,7 @@ def _save(path: Path, top: Row) -> None:
 def _mutate(path: Path, apply: Callable[[Row], tuple[bool, Any]]) -> Any:
     """Locked read-modify-write through the project's JSON backend; raises StoreUnreadable."""
     try:
-        return JsonFileBackend(path).mutate(lambda store: apply(store.top), lock_timeout=LOCK_TIMEOUT_S)
+        return JsonReliabilityFile(path).mutate(lambda store: apply(store.top), lock_timeout=LOCK_TIMEOUT_S)
     except (CorruptStateError, UnsupportedStateError) as exc:
         raise StoreUnreadable(str(exc)) from exc
 
