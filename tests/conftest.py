@@ -1,6 +1,8 @@
 """Shared fixtures: an isolated environment, a state dir, and the bound `tandemctl` runner."""
 
 import json
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +14,16 @@ from typer.testing import CliRunner
 from tandemctl.cli.app import app
 
 NOW_MS = 1_795_737_600_000
+pytest_plugins = ["tests.pg_server"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Nothing a test runs may read or write the real user's home (tandemctl's cache and config
+    # live there): the whole session, subprocesses included, gets a throwaway one.
+    home = Path(tempfile.mkdtemp(prefix="tandemctl-tests-home-"))
+    os.environ["HOME"] = str(home)
+    for var, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"), ("XDG_DATA_HOME", ".local/share")):
+        os.environ[var] = str(home / sub)
 
 
 @dataclass
@@ -48,6 +60,7 @@ def isolation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))

@@ -36,11 +36,11 @@ def sweep_once(inv: Invocation, request: SweepRequest, *, now_ms: int) -> SweepR
     """Refuse (or skip) while an engine is live; otherwise run one sweep at `now_ms`."""
     url = request.engine_url or inv.engine_url
     if request.skip_if_engine_live:
-        reason = detect_live_engine(inv.paths, url, inv.env)
+        reason = detect_live_engine(inv.paths.engine_lock_file, url, inv.env)
         if reason is not None:
             return SweepResult(outcome=None, skipped_engine_live=reason)
     elif not request.dry_run:
-        check_engine_idle(inv.paths, url, inv.env)
+        check_engine_idle(inv.paths.engine_lock_file, url, inv.env)
     outcome = inv.store().sweep(SweepArgs(now_ms=now_ms, dry_run=request.dry_run, max_dispatches=request.max_dispatches,
                                           tenant=sweep_tenant(inv), lock_timeout=request.lock_timeout))
     return SweepResult(outcome=outcome)

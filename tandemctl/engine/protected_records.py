@@ -1,7 +1,7 @@
 """The payload-column codec of the engine's database stores (binding envelope, legacy bare
 records, local AES-256-GCM sealing); pure, no file or database I/O."""
 
-import os
+import secrets
 import string
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -123,7 +123,7 @@ def encrypt_local(envelope_text: str, *, kind: str, record_id: str, columns: Col
     """Seal a plaintext envelope in the local-encrypted format (encrypted_file_store.rs)."""
     plaintext = orjson.dumps({"context": expected_seal_context(kind=kind, record_id=record_id, columns=columns),
                               "payload": envelope_text})
-    nonce = os.urandom(NONCE_BYTES)
+    nonce = secrets.token_bytes(NONCE_BYTES)
     sealed = nonce + AESGCM(_checked_key(key)).encrypt(nonce, plaintext, None)
     body = {"version": LOCAL_SEAL_VERSION, "ciphertext": CIPHERTEXT_PREFIX + sealed.hex()}
     return SEALED_PREFIX + orjson.dumps(body).decode()

@@ -8,12 +8,12 @@ and `GET <engine-url>/global/health` (any HTTP answer means live; a refused conn
 import http.client
 import ssl
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
 from tandemctl.errors import EngineLiveError, UsageError
 from tandemctl.fs import locks
-from tandemctl.stores.paths import StatePaths
 
 ENV_ENGINE_URL: Final = "TANDEM_ENGINE_URL"
 ENV_ENGINE_PORT: Final = "TANDEM_ENGINE_PORT"
@@ -38,20 +38,20 @@ def engine_url(env: Mapping[str, str], override: str | None = None) -> str:
     return f"http://127.0.0.1:{int(port_text)}"
 
 
-def detect_live_engine(paths: StatePaths, engine_url_override: str | None, env: Mapping[str, str],
+def detect_live_engine(engine_lock_file: Path, engine_url_override: str | None, env: Mapping[str, str],
                        *, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
     """Why the engine counts as live, or None when it is not (the "skip" variant for the CLI)."""
-    if locks.is_flock_held(paths.engine_lock_file):
-        return f"the engine lock {paths.engine_lock_file} is held"
+    if locks.is_flock_held(engine_lock_file):
+        return f"the engine lock {engine_lock_file} is held"
     url = engine_url(env, engine_url_override)
     answer = probe_health(url, timeout_s=timeout_s)
     return None if answer is None else f"{url}{HEALTH_PATH} {answer}"
 
 
-def check_engine_idle(paths: StatePaths, engine_url: str | None, env: Mapping[str, str],
+def check_engine_idle(engine_lock_file: Path, engine_url: str | None, env: Mapping[str, str],
                       *, timeout_s: float = PROBE_TIMEOUT_S) -> None:
     """Raise EngineLiveError (exit 4) when an engine is live."""
-    reason = detect_live_engine(paths, engine_url, env, timeout_s=timeout_s)
+    reason = detect_live_engine(engine_lock_file, engine_url, env, timeout_s=timeout_s)
     if reason is not None:
         raise EngineLiveError(f"a Tandem engine is live ({reason}): {_WHY}", reason=reason)
 

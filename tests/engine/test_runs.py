@@ -15,7 +15,7 @@ from tandemctl.stores.json_runs import read_shard, shard_reader
 from tests.factories import write_json
 from tests.sweep_fixtures import NOW, RUN_ID, TENANT_A, run_record
 
-UPSTREAM = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "upstream"
+UPSTREAM = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "upstream"
 P = Path("automation_v2_runs.json")
 
 

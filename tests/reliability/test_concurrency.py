@@ -25,6 +25,8 @@ import pytest
 
 from tandemctl.fs import reads
 from tests.factories import write_store
+from tests.reliability.test_actions_concurrency import ENGINE_WRITER, _effects, _outbox_row, _wait_for
+from tests.reliability.test_sweep_crash import assert_requeued_once
 from tests.reliability_helpers import (
     assert_files_valid,
     child_env,
@@ -36,11 +38,9 @@ from tests.reliability_helpers import (
     spawn,
     temp_files,
 )
+from tests.stores.test_sweep import sweep
+from tests.stores.test_sweep_writes import busy_state
 from tests.sweep_fixtures import NOW, SweepDir, group_a_dead_letter, run_record
-from tests.test_actions_concurrency import ENGINE_WRITER, _effects, _outbox_row, _wait_for
-from tests.test_sweep import sweep
-from tests.test_sweep_crash import assert_requeued_once
-from tests.test_sweep_writes import busy_state
 
 pytestmark = pytest.mark.slow
 

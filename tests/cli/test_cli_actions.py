@@ -474,7 +474,7 @@ def test_bulk_action_with_stdin_closed_is_a_usage_error_not_a_crash(state: State
 
 
 def test_global_lock_timeout_makes_a_busy_store_exit_4(tandemctl: Cli, state: StateDir) -> None:
-    from tests.test_fsutil import _hold_lock
+    from tests.fs.test_fsutil import _hold_lock
 
     seed(state, [dead_letter("dead-1")])
     before = state.reliability.read_bytes()

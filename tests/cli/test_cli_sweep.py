@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import NOW_MS, StateDir
 from tests.live_engine import health_server
 
-SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "state" / "data"
+SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "state" / "data"
 DATA_KEYS = {"acted", "dispatched", "resolved", "exhausted", "skipped", "runs_requeued", "dry_run"}
 
 

@@ -1,4 +1,4 @@
-"""Scenarios of the golden-output test (`tests/test_golden.py`).
+"""Scenarios of the golden-output test (`tests/cli/test_golden.py`).
 
 A scenario starts from one state and runs its command lines one after another on that same
 temporary copy, so mutations carry over from step to step. Each command line is split with

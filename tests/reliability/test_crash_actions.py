@@ -15,6 +15,7 @@ import pytest
 
 from tandemctl.stores.json_codec import parse_reliability
 from tests.factories import dead_letter, tenant, write_store
+from tests.reliability.test_sweep_crash import assert_requeued_once, without_hashes
 from tests.reliability_helpers import (
     assert_files_valid,
     intent_files,
@@ -29,9 +30,8 @@ from tests.reliability_helpers import (
     state_paths,
     temp_files,
 )
+from tests.stores.test_sweep_writes import RUN_IDS, busy_state
 from tests.sweep_fixtures import NOW, SweepDir, group_a_dead_letter, run_record
-from tests.test_sweep_crash import assert_requeued_once, without_hashes
-from tests.test_sweep_writes import RUN_IDS, busy_state
 
 pytestmark = pytest.mark.slow
 

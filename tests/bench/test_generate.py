@@ -14,11 +14,11 @@ import orjson
 import pytest
 
 # benchmarks/ is not part of the installed package: import it from this checkout.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.generate import GeneratedState, generate_state
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NOW = 1_795_737_600_000
 
 

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import StateDir
 from tests.factories import dead_letter, tenant, write_store
 
-SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "state" / "data"
+SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "state" / "data"
 QUERIES = [
     ("--all-tenants", "dead-letters", "list"),
     ("--all-tenants", "dead-letters", "list", "--limit", "0"),

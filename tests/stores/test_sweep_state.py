@@ -11,6 +11,7 @@ from tandemctl.engine.definitions import definition_hash
 from tandemctl.engine.jsonio import dumps_pretty
 from tandemctl.errors import UnsupportedStateError
 from tandemctl.stores.json_runs import read_shard
+from tests.stores.test_sweep import sweep
 from tests.sweep_fixtures import (
     NOW,
     RUN_ID,
@@ -21,7 +22,6 @@ from tests.sweep_fixtures import (
     group_a_dead_letter,
     run_record,
 )
-from tests.test_sweep import sweep
 
 DAY = 86_400_000
 

@@ -11,8 +11,8 @@ from tandemctl.stores.audit_ledger import verify_audit_ledger
 from tandemctl.stores.json_sweep import load_sweep_state
 from tandemctl.stores.sweep_intent import intent_path, write_intent
 from tests.factories import write_json
+from tests.stores.test_sweep import sweep
 from tests.sweep_fixtures import NOW, TENANT_A, SweepDir, group_a_dead_letter, run_record
-from tests.test_sweep import sweep
 
 
 @pytest.fixture

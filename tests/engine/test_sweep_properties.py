@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from tandemctl.engine.dispatcher import dead_letter_retry_backoff_ms
 from tandemctl.engine.dispositions import tenant_key, tenant_of
+from tests.stores.test_sweep import sweep
+from tests.stores.test_sweep_writes import fail_again
 from tests.sweep_fixtures import NOW, TENANT_A, TENANT_B, SweepDir, group_a_dead_letter, run_record
-from tests.test_sweep import sweep
-from tests.test_sweep_writes import fail_again
 
 TENANTS = [TENANT_A, TENANT_B]
 RUN_STATUSES = ["failed", "failed", "blocked", "running", "queued", "completed", "paused"]

@@ -1,10 +1,10 @@
 """Golden output: every command's stdout, stderr and exit code, byte for byte.
 
-Each scenario of `tests/golden_cases.py` runs its command lines as real `python -m tandemctl`
+Each scenario of `tests/cli/golden_cases.py` runs its command lines as real `python -m tandemctl`
 subprocesses, one after another on one temporary state, in a fully controlled environment, and
-compares the normalised results with `tests/golden/<scenario>.json`.
+compares the normalised results with `tests/cli/golden/<scenario>.json`.
 
-    TANDEMCTL_GOLDEN_UPDATE=1 python3 -m pytest tests/test_golden.py   # rewrite the golden files
+    TANDEMCTL_GOLDEN_UPDATE=1 python3 -m pytest tests/cli/test_golden.py   # rewrite the golden files
 
 Only what legitimately differs between runs is normalised: the temporary state and home paths,
 operation ids (`op-<stamp>-<hex>` becomes `op-<stamp>-#N`, numbered by first appearance within the
@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from benchmarks.generate import generate_state
-from tests.golden_cases import GENERATED, SCENARIOS, Scenario
+from tests.cli.golden_cases import GENERATED, SCENARIOS, Scenario
 
 
 def _repo_root() -> Path:
@@ -189,7 +189,7 @@ def _first_mismatch(scenario: str, golden: dict[str, Any], actual: dict[str, Any
         where = f"scenario {scenario!r}, step {index}: tandemctl {shlex.join(got['argv'])}"
         if want.get("argv") != got["argv"]:
             return (f"{where}\nthe command line differs from the golden file's {want.get('argv')!r}; "
-                    "regenerate with TANDEMCTL_GOLDEN_UPDATE=1 after changing tests/golden_cases.py")
+                    "regenerate with TANDEMCTL_GOLDEN_UPDATE=1 after changing tests/cli/golden_cases.py")
         for stream in ("stdout", "stderr"):
             if want.get(stream) != got[stream]:
                 extra = ("" if want.get("exit_code") == got["exit_code"]

@@ -40,6 +40,9 @@ def _find_pg_ctl(request: pytest.FixtureRequest) -> str | None:
     on_path = shutil.which("pg_ctl")
     if on_path:
         return on_path
+    installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))  # Debian's layout, not on PATH
+    if installed:
+        return str(installed[-1])
     try:
         bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
@@ -74,6 +77,8 @@ def _wrapped_pg_ctl(pg_ctl: str, user: pwd.struct_passwd, workdir: Path) -> str:
 def pg_server(request: pytest.FixtureRequest) -> Iterator[PostgreSQLExecutor]:
     pg_ctl = _find_pg_ctl(request)
     if pg_ctl is None:
+        if os.environ.get("CI"):  # CI installs the server: a missing one is a failure, never a skip
+            pytest.fail("PostgreSQL server binaries not found; .ci/run should have installed them")
         pytest.skip("PostgreSQL server binaries not found (run .ci/install-postgres.sh)")
     user = _server_user()
     # Not under pytest's basetemp: its 0700 root-owned parents would bar the server user, and

@@ -36,7 +36,7 @@ def d(tmp_path: Path) -> SweepDir:
 
 def test_answering_health_endpoint_means_live(d: SweepDir, engine: str) -> None:
     with pytest.raises(EngineLiveError) as caught:
-        check_engine_idle(d.paths, engine, {})
+        check_engine_idle(d.paths.engine_lock_file, engine, {})
     assert caught.value.exit_code == ExitCode.BUSY == 4
     assert "runs this dead-letter dispatcher itself every second" in caught.value.message
     assert "answered HTTP 200" in caught.value.message
@@ -48,12 +48,12 @@ def test_any_http_answer_means_live(engine: str) -> None:
 
 
 def test_closed_port_means_not_live(d: SweepDir, closed_port: int) -> None:
-    check_engine_idle(d.paths, None, {"TANDEM_ENGINE_PORT": str(closed_port)})
-    assert detect_live_engine(d.paths, f"http://127.0.0.1:{closed_port}", {}) is None
+    check_engine_idle(d.paths.engine_lock_file, None, {"TANDEM_ENGINE_PORT": str(closed_port)})
+    assert detect_live_engine(d.paths.engine_lock_file, f"http://127.0.0.1:{closed_port}", {}) is None
 
 
 def test_env_url_is_used(d: SweepDir, engine: str) -> None:
-    assert detect_live_engine(d.paths, None, {"TANDEM_ENGINE_URL": engine}) is not None
+    assert detect_live_engine(d.paths.engine_lock_file, None, {"TANDEM_ENGINE_URL": engine}) is not None
 
 
 def test_held_engine_lock_means_live(d: SweepDir, closed_port: int) -> None:
@@ -71,11 +71,11 @@ def test_held_engine_lock_means_live(d: SweepDir, closed_port: int) -> None:
         assert holder.stdout is not None and holder.stdout.readline() == b"locked\n"
         env = {"TANDEM_ENGINE_PORT": str(closed_port)}
         with pytest.raises(EngineLiveError, match="engine lock"):
-            check_engine_idle(d.paths, None, env)
+            check_engine_idle(d.paths.engine_lock_file, None, env)
     finally:
         holder.kill()
         holder.wait()
-    check_engine_idle(d.paths, None, env)  # released when its holder died
+    check_engine_idle(d.paths.engine_lock_file, None, env)  # released when its holder died
 
 
 def test_engine_url_resolution() -> None:

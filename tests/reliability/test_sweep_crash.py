@@ -18,9 +18,9 @@ from tandemctl.stores.audit_ledger import verify_audit_ledger
 from tandemctl.stores.json_codec import parse_reliability
 from tandemctl.stores.json_runs import read_shard
 from tandemctl.stores.sweep_intent import intent_path
+from tests.stores.test_sweep import sweep
+from tests.stores.test_sweep_writes import RUN_IDS, busy_state
 from tests.sweep_fixtures import NOW, SweepDir
-from tests.test_sweep import sweep
-from tests.test_sweep_writes import RUN_IDS, busy_state
 
 pytestmark = pytest.mark.slow
 

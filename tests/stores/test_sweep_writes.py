@@ -10,8 +10,8 @@ from tandemctl.engine.audit_chain import DISPATCH_EVENT_TYPE, build_protected_ev
 from tandemctl.stores.audit_ledger import verify_audit_ledger
 from tandemctl.stores.sweep_intent import intent_path
 from tests.factories import write_json
+from tests.stores.test_sweep import sweep
 from tests.sweep_fixtures import NOW, TENANT_A, SweepDir, group_a_dead_letter, run_record
-from tests.test_sweep import sweep
 
 RUN_IDS = ["automation-v2-run-1", "automation-v2-run-2", "automation-v2-run-3"]
 
