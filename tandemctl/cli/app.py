@@ -61,6 +61,17 @@ def root(
     lock_timeout: Annotated[float | None, typer.Option(
         "--lock-timeout", min=0, max=86400, help="Seconds to wait for tandemctl's lock before exit 4 "
         "(default 10).")] = None,
+    storage_backend: Annotated[str | None, typer.Option(
+        "--storage-backend", help="sqlite or postgres, as the engine's TANDEM_STORAGE_BACKEND (0.6.9+).")] = None,
+    postgres_url: Annotated[str | None, typer.Option(
+        "--postgres-url", help="PostgreSQL URL, as the engine's TANDEM_STORAGE_POSTGRES_URL.")] = None,
+    live: Annotated[bool, typer.Option(
+        "--live", help="Act through the running engine's HTTP API (config: mode = \"live\").")] = False,
+    engine_url: Annotated[str | None, typer.Option(
+        "--engine-url", help="The engine's base URL (default TANDEM_ENGINE_URL, else "
+        "http://$TANDEM_ENGINE_HOST:$TANDEM_ENGINE_PORT, 127.0.0.1:39731).")] = None,
+    api_token_file: Annotated[str | None, typer.Option(
+        "--api-token-file", help="File holding the engine's API token (live mode).")] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="Print resolved paths.")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
     version: Annotated[bool, typer.Option(
@@ -70,7 +81,8 @@ def root(
     ctx.obj = RootOptions(
         state_dir=state_dir, reliability_file=reliability_file, tenant=tenant, all_tenants=all_tenants,
         output=output, actor=actor, config=config, lock_timeout=lock_timeout, verbose=verbose, quiet=quiet,
-        argv=tuple(sys.argv[1:]),
+        storage_backend=storage_backend, postgres_url=postgres_url, live=live, engine_url=engine_url,
+        api_token_file=api_token_file, argv=tuple(sys.argv[1:]),
     )
 
 

@@ -4,7 +4,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -28,6 +28,7 @@ class FileSettings(BaseModel):
     actor: str | None = None
     lock_timeout: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     engine_url: str | None = None
+    mode: Literal["offline", "live"] | None = None
 
 
 def default_config_path(env: Mapping[str, str]) -> Path:

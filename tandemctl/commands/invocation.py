@@ -5,6 +5,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from tandemctl.commands.options import SelectorOptions as SelectorOptions
 from tandemctl.constants import DEFAULT_LIMIT, DEFAULT_TENANT, ENV_NOW_MS, OutputFormat
 from tandemctl.engine.query import DeadLetterQuery
 from tandemctl.errors import UsageError
-from tandemctl.stores.base import Store
+from tandemctl.stores.base import Store, StoreSelection
 from tandemctl.stores.open import open_store
 from tandemctl.stores.paths import StatePaths, resolve_state_paths
 
@@ -36,10 +37,16 @@ class Invocation:
     engine_url: str | None
     argv: tuple[str, ...]
     env: Mapping[str, str] = field(repr=False)
+    selection: StoreSelection = field(default_factory=StoreSelection)
 
     def store(self) -> Store:
-        """The store this invocation reads and writes (the storage seam)."""
-        return open_store(self.paths, self.env)
+        """The store this invocation reads and writes (the storage seam), opened once."""
+        return self._store
+
+    @cached_property
+    def _store(self) -> Store:
+        # Detection (and a database connection) happens once per invocation.
+        return open_store(self.paths, self.env, self.selection)
 
 
 def _first_set(*values: float | None) -> float:
@@ -73,7 +80,12 @@ def resolve(options: RootOptions, env: Mapping[str, str] | None = None) -> Invoc
         actor=(options.actor or settings.actor or login_user(env)).strip() or "operator",
         now_ms=read_now_ms(env), verbose=options.verbose, quiet=options.quiet,
         lock_timeout=_first_set(options.lock_timeout, settings.lock_timeout, DEFAULT_LOCK_TIMEOUT),
-        engine_url=settings.engine_url, argv=options.argv, env=env,
+        engine_url=options.engine_url or settings.engine_url, argv=options.argv, env=env,
+        selection=StoreSelection(
+            storage_backend=options.storage_backend, postgres_url=options.postgres_url,
+            live=options.live or settings.mode == "live",
+            engine_url=options.engine_url or settings.engine_url, api_token_file=options.api_token_file,
+        ),
     )
 
 

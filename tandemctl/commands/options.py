@@ -19,6 +19,11 @@ class RootOptions:
     lock_timeout: float | None = None
     verbose: int = 0
     quiet: bool = False
+    storage_backend: str | None = None
+    postgres_url: str | None = None
+    live: bool = False
+    engine_url: str | None = None
+    api_token_file: str | None = None
     argv: tuple[str, ...] = ()
 
 

@@ -33,6 +33,17 @@ class ChangeConflict(Exception):
 
 
 @dataclass(frozen=True)
+class StoreSelection:
+    """What decides the store, beyond the data dir: flags, config and the engine's own env vars."""
+
+    storage_backend: str | None = None  # --storage-backend, else TANDEM_STORAGE_BACKEND
+    postgres_url: str | None = None  # --postgres-url, else TANDEM_STORAGE_POSTGRES_URL
+    live: bool = False  # --live or `mode = "live"`: act through the running engine's HTTP API
+    engine_url: str | None = None  # --engine-url / TANDEM_ENGINE_URL / config `engine_url`
+    api_token_file: str | None = None  # --api-token-file
+
+
+@dataclass(frozen=True)
 class SweepArgs:
     now_ms: int
     dry_run: bool
@@ -91,4 +102,4 @@ class Store(Protocol):
     def verify_audit(self) -> AuditVerification: ...
 
 
-__all__ = ["ChangeConflict", "RowChange", "Store", "StoreInfo", "StoreWriter", "SweepArgs"]
+__all__ = ["ChangeConflict", "RowChange", "Store", "StoreInfo", "StoreSelection", "StoreWriter", "SweepArgs"]
