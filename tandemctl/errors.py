@@ -73,8 +73,3 @@ class ConflictError(BusyError):
 
 class WriteError(TandemctlError):
     code = "write_failed"
-
-
-class InterruptedError_(TandemctlError):
-    exit_code = ExitCode.INTERRUPTED
-    code = "interrupted"

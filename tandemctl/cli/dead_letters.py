@@ -1,7 +1,9 @@
 """`dead-letters list|retry|park|resolve|reopen`: thin adapters that parse options, make one use-case
 call and hand its outcome to the renderer."""
 
-from typing import TYPE_CHECKING, Annotated
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -80,15 +82,37 @@ def _act(ctx: typer.Context, action: str, ids: list[str] | None, sel: SelectorOp
     run_command(ctx, f"dead-letters {action}", body)
 
 
-@dead_letters_app.command("retry", epilog=ACTION_EPILOG)
-def retry_command(
-    ctx: typer.Context, ids: IdsArg = None, status: StatusOpt = None, run: RunOpt = None,
-    source_type: SourceOpt = None, active_only: ActiveOpt = False, since: SinceOpt = None,
-    older_than: OlderOpt = None, reason_match: ReasonOpt = None, all_rows: AllOpt = False,
-    reason: ReasonTextOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False,
-    force: Annotated[bool, typer.Option("--force", help="Also retry resolved rows and rows already retrying.")] = False,
-) -> None:
-    """Request a retry (status retry_requested) with a fresh dispatch budget.
+_ACTION_PARAMS: tuple[tuple[str, Any, object], ...] = (
+    ("ids", IdsArg, None), ("status", StatusOpt, None), ("run", RunOpt, None), ("source_type", SourceOpt, None),
+    ("active_only", ActiveOpt, False), ("since", SinceOpt, None), ("older_than", OlderOpt, None),
+    ("reason_match", ReasonOpt, None), ("all_rows", AllOpt, False), ("reason", ReasonTextOpt, None),
+    ("dry_run", DryRunOpt, False), ("yes", YesOpt, False),
+)
+
+
+def _action_command(action: str, doc: str, force_help: str | None = None) -> Callable[..., None]:
+    """One command per action from one parameter set; `--force` only where the action has guarded rows."""
+
+    def command(ctx: typer.Context, **options: Any) -> None:
+        sel = selectors(options["status"], options["run"], options["source_type"], options["active_only"],
+                        options["since"], options["older_than"], options["reason_match"])
+        _act(ctx, action, options["ids"], sel, all_rows=options["all_rows"], reason=options["reason"],
+             force=options.get("force", False), dry_run=options["dry_run"], yes=options["yes"])
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)]
+    params += [inspect.Parameter(name, keyword, default=default, annotation=annotation)
+               for name, annotation, default in _ACTION_PARAMS]
+    if force_help is not None:
+        params.append(inspect.Parameter("force", keyword, default=False,
+                                        annotation=Annotated[bool, typer.Option("--force", help=force_help)]))
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__name__ = f"{action}_command"
+    command.__doc__ = doc
+    return command
+
+
+RETRY_HELP = """Request a retry (status retry_requested) with a fresh dispatch budget.
 
     Allowed from open, ignored and linked_to_compensation; retrying and resolved rows need --force.
     Rows the engine's dispatcher would never re-drive (not a tool_effect, no 'retry' recovery option,
@@ -98,56 +122,27 @@ def retry_command(
 
     Example: tandemctl dead-letters retry --status ignored --run run-42 --reason "provider is back" --dry-run
     """
-    sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)
-    _act(ctx, "retry", ids, sel, all_rows=all_rows, reason=reason, force=force, dry_run=dry_run, yes=yes)
-
-
-@dead_letters_app.command("park", epilog=ACTION_EPILOG)
-def park_command(
-    ctx: typer.Context, ids: IdsArg = None, status: StatusOpt = None, run: RunOpt = None,
-    source_type: SourceOpt = None, active_only: ActiveOpt = False, since: SinceOpt = None,
-    older_than: OlderOpt = None, reason_match: ReasonOpt = None, all_rows: AllOpt = False,
-    reason: ReasonTextOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False,
-    force: Annotated[bool, typer.Option("--force", help="Also park resolved rows.")] = False,
-) -> None:
-    """Park dead letters (status ignored): the dispatcher leaves them alone. Needs --reason.
+PARK_HELP = """Park dead letters (status ignored): the dispatcher leaves them alone. Needs --reason.
 
     Allowed from open, retry_requested, retrying and linked_to_compensation; resolved needs --force.
 
     Example: tandemctl dead-letters park dead-letter-effect-18ab48006bed9a50 --reason "duplicate send"
     """
-    sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)
-    _act(ctx, "park", ids, sel, all_rows=all_rows, reason=reason, force=force, dry_run=dry_run, yes=yes)
-
-
-@dead_letters_app.command("resolve", epilog=ACTION_EPILOG)
-def resolve_command(
-    ctx: typer.Context, ids: IdsArg = None, status: StatusOpt = None, run: RunOpt = None,
-    source_type: SourceOpt = None, active_only: ActiveOpt = False, since: SinceOpt = None,
-    older_than: OlderOpt = None, reason_match: ReasonOpt = None, all_rows: AllOpt = False,
-    reason: ReasonTextOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False,
-) -> None:
-    """Mark dead letters resolved (handled outside Tandem), from any status. Needs --reason.
+RESOLVE_HELP = """Mark dead letters resolved (handled outside Tandem), from any status. Needs --reason.
 
     Example: tandemctl dead-letters resolve --active-only --older-than 30d --reason "fixed by hand" --yes
     """
-    sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)
-    _act(ctx, "resolve", ids, sel, all_rows=all_rows, reason=reason, force=False, dry_run=dry_run, yes=yes)
-
-
-@dead_letters_app.command("reopen", epilog=ACTION_EPILOG)
-def reopen_command(
-    ctx: typer.Context, ids: IdsArg = None, status: StatusOpt = None, run: RunOpt = None,
-    source_type: SourceOpt = None, active_only: ActiveOpt = False, since: SinceOpt = None,
-    older_than: OlderOpt = None, reason_match: ReasonOpt = None, all_rows: AllOpt = False,
-    reason: ReasonTextOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False,
-) -> None:
-    """Reopen dead letters (status open, disposition reopened) for another look.
+REOPEN_HELP = """Reopen dead letters (status open, disposition reopened) for another look.
 
     Allowed from ignored, resolved and linked_to_compensation, and from retry_requested and
     retrying, where it cancels the pending retry (a run already re-queued keeps running).
 
     Example: tandemctl dead-letters reopen --status ignored --reason-match "quota" --reason "quota raised"
     """
-    sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)
-    _act(ctx, "reopen", ids, sel, all_rows=all_rows, reason=reason, force=False, dry_run=dry_run, yes=yes)
+for _action, _doc, _force in (
+    ("retry", RETRY_HELP, "Also retry resolved rows and rows already retrying."),
+    ("park", PARK_HELP, "Also park resolved rows."),
+    ("resolve", RESOLVE_HELP, None),
+    ("reopen", REOPEN_HELP, None),
+):
+    dead_letters_app.command(_action, epilog=ACTION_EPILOG)(_action_command(_action, _doc, _force))

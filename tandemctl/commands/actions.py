@@ -1,9 +1,5 @@
-"""Operator actions on dead letters (retry, park, resolve, reopen): select by ids or selector,
-plan, confirm, apply in one locked and verified store write, journal.
-
-The plan is always recomputed from the store read under the lock, so a row that moved on
-since a preview is re-evaluated, never blindly overwritten. No Typer, no Rich, no clock.
-"""
+"""`dead-letters retry|park|resolve|reopen`: validate the selection (ids xor selector), then plan and
+execute through `execute.py`; builds the journal entry."""
 
 from dataclasses import dataclass, field
 
@@ -14,6 +10,7 @@ from tandemctl.commands.action_rules import RULES, Outcome, Rule
 from tandemctl.commands.execute import Confirm, Execution, execute
 from tandemctl.commands.invocation import Invocation, build_query
 from tandemctl.commands.options import SelectorOptions
+from tandemctl.engine.dispositions import tenant_label
 from tandemctl.engine.query import DeadLetterQuery
 from tandemctl.engine.rows import Row
 from tandemctl.errors import UsageError
@@ -96,7 +93,8 @@ def journal_entry(inv: Invocation, operation_id: str, plan: Plan, *, action: str
     return {
         "journal_version": history.JOURNAL_VERSION, "operation_id": operation_id, "at_ms": inv.now_ms,
         "at": history.iso_utc(inv.now_ms), "actor": inv.actor, "action": action, "reason": reason,
-        "force": force, **extra, "argv": list(inv.argv), "tenant": history.tenant_label(inv.tenant),
+        "force": force, **extra, "argv": list(inv.argv),
+        "tenant": None if inv.tenant is None else tenant_label(inv.tenant),
         "selector": selector, "rows": [journal_row(result) for result in plan.changed],
         "unchanged": [r.dead_letter_id for r in plan.results if r.outcome is Outcome.UNCHANGED],
         "refused": [{"dead_letter_id": r.dead_letter_id, "status": r.status, "reason": r.reason}

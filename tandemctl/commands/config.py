@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tandemctl.constants import (
     OutputFormat,
 )
+from tandemctl.engine.validation import field_error
 from tandemctl.errors import UsageError
 
 
@@ -54,9 +55,7 @@ def load_file_settings(path: Path | None, env: Mapping[str, str]) -> FileSetting
     try:
         settings = FileSettings.model_validate(raw.get("tandemctl", raw))
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"{target}: field {field!r}: {first['msg']}") from None
+        raise UsageError(f"{target}: {field_error(exc)}") from None
     # Checked here, not where they are used, so that the error names this file rather than a flag.
     if settings.tenant is not None:
         parse_tenant(settings.tenant, option=f"{target}: field 'tenant'")

@@ -26,16 +26,6 @@ def iso_utc(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def tenant_label(tenant: Row | None) -> str | None:
-    """`org/workspace[/deployment]`, or None for "all tenants"."""
-    if tenant is None:
-        return None
-    parts = [tenant.get("org_id", ""), tenant.get("workspace_id", "")]
-    if tenant.get("deployment_id"):
-        parts.append(tenant["deployment_id"])
-    return "/".join(parts)
-
-
 def find_operation(entries: list[Row], operation_id: str, *, path: Path) -> Row:
     for entry in entries:
         if entry["operation_id"] == operation_id:

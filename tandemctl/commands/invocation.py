@@ -14,6 +14,7 @@ from tandemctl.commands.durations import parse_duration_ms
 from tandemctl.commands.options import RootOptions as RootOptions
 from tandemctl.commands.options import SelectorOptions as SelectorOptions
 from tandemctl.constants import DEFAULT_LIMIT, DEFAULT_TENANT, ENV_NOW_MS, OutputFormat
+from tandemctl.engine.dispositions import tenant_label
 from tandemctl.engine.query import DeadLetterQuery
 from tandemctl.errors import UsageError
 from tandemctl.stores.base import Store, StoreSelection
@@ -115,6 +116,6 @@ def describe_paths(inv: Invocation) -> list[str]:
         f"reliability store: {p.reliability_file}",
         f"runs file: {p.runs_file}",
         f"journal: {p.journal_file}",
-        f"tenant: {'all tenants' if inv.tenant is None else '/'.join(inv.tenant.values())}",
+        f"tenant: {'all tenants' if inv.tenant is None else tenant_label(inv.tenant)}",
     ]
     return [str(line) for line in lines]

@@ -1,4 +1,4 @@
-"""`dead-letters list`: load the store once, select, page."""
+"""`dead-letters list`: one page of dead letters from the store, with the engine's semantics."""
 
 from dataclasses import dataclass
 from typing import Any

@@ -1,15 +1,11 @@
-"""The protected audit ledger `audit/protected_events.log.jsonl`: the dispatcher's event, the
-hash chain, the tail the next append links to, and verification (spec 02 §5).
-
-Mirrors `tandem-server/src/audit.rs` and `append_internal_sweep_protected_audit_event`.
-"""
+"""The protected audit ledger's rules: the dispatcher's event, the hash chain, the tail the next append
+links to, and verification over its lines (spec 02 §5). Mirrors `tandem-server/src/audit.rs`."""
 
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-import orjson
 from pydantic import BaseModel
 
 from tandemctl.engine import jsonio
@@ -124,18 +120,6 @@ class AuditTail:
         self.event_ids.add(envelope["event_id"])
 
 
-def _parsed(lines: list[bytes]) -> list[Row]:
-    out = []
-    for line in lines:
-        try:
-            value = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(value, dict):
-            out.append(value)
-    return out
-
-
 class AuditViolation(BaseModel):
     line: int
     reason: str
@@ -175,3 +159,37 @@ def _first_violation(records: list[tuple[int, Row]]) -> AuditViolation | None:
             return AuditViolation(line=number, reason="prev_hash does not link to the previous record's hash")
         previous_hash = recorded
     return None
+
+
+def audit_tail_from(data: bytes | None, path: Path | None) -> AuditTail:
+    """Seed like the server: the highest `seq` wins (a later line on ties); bad lines are skipped."""
+    tail = AuditTail(path=path)
+    if not data:
+        return tail
+    tail.partial_line = data.rsplit(b"\n", 1)[-1]  # the bytes after the last newline (normally empty)
+    for _, record in jsonio.json_objects(data):
+        if record is None:
+            continue
+        if isinstance(record.get("event_id"), str):
+            tail.event_ids.add(record["event_id"])
+        seq = record.get("seq")
+        if type(seq) is int and tail.seq <= seq <= U64_MAX:  # a seq beyond u64 fails the engine's parse: skipped
+            tail.seq = seq
+            recorded = record.get("record_hash")
+            tail.record_hash = recorded if isinstance(recorded, str) and recorded else None
+    return tail
+
+
+def verify_audit_lines(data: bytes) -> AuditVerification:
+    """`verify_protected_audit_ledger`: records ordered by seq must run 1, 2, 3…, every record
+    hash must match and every `prev_hash` must link to the previous hashed record. A line that
+    is not a JSON object is itself the first violation."""
+    records: list[tuple[int, Row]] = []
+    unreadable: AuditViolation | None = None
+    for number, value in jsonio.json_objects(data):
+        if value is not None:
+            records.append((number, value))
+        elif unreadable is None:
+            unreadable = AuditViolation(line=number, reason="line is not a JSON object")
+    violation = unreadable or _first_violation(sorted(records, key=lambda item: _seq_of(item[1])))
+    return AuditVerification(valid=violation is None, record_count=len(records), first_violation=violation)

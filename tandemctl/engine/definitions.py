@@ -1,8 +1,5 @@
-"""Automation-v2 definitions: the per-automation shard store, the legacy aggregate, the
-snapshot-override rule, the definition hash and the descendant walk (spec 02 §3).
-
-Definitions stay raw dicts in file key order (the hash depends on it); the models only validate.
-"""
+"""Automation-v2 definitions: the spec model, the snapshot-override rule, the definition hash and the
+descendant walk (spec 02 §3); loading them from disk is the stores' job."""
 
 import hashlib
 from collections.abc import Callable, Iterable
@@ -14,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 from tandemctl.engine import jsonio
 from tandemctl.engine.models import U32, U64
 from tandemctl.engine.rows import Row
+from tandemctl.engine.validation import field_error
 
 RECOVERED_CONTEXT_RUN: Final = "recovered_context_run"
 TERMINAL_STATUSES: Final = frozenset({"completed", "blocked", "failed", "cancelled"})
@@ -75,15 +73,8 @@ def validate_spec(value: Any) -> str | None:
     try:
         AutomationV2Spec.model_validate(value)
     except ValidationError as exc:
-        return first_error(exc)
+        return field_error(exc)
     return None
-
-
-def first_error(exc: ValidationError) -> str:
-    """A pydantic error as one line: `field 'a.b': <reason>`."""
-    first = exc.errors(include_url=False)[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    return f"field {where!r}: {first['msg']}"
 
 
 def definition_hash(spec: Row) -> str:

@@ -23,6 +23,14 @@ def tenant_key(tenant: Row) -> tuple[str, str, str | None]:
     return (tenant.get("org_id", ""), tenant.get("workspace_id", ""), tenant.get("deployment_id"))
 
 
+def tenant_label(tenant: Row) -> str:
+    """`org/workspace[/deployment]`: how tandemctl names a tenant everywhere it shows one."""
+    parts = [str(tenant.get("org_id", "")), str(tenant.get("workspace_id", ""))]
+    if tenant.get("deployment_id"):
+        parts.append(str(tenant["deployment_id"]))
+    return "/".join(parts)
+
+
 def visible_to_tenant(row: Row, tenant: Row) -> bool:
     """`visible_to_tenant` (types.rs): exact org, workspace and deployment equality."""
     return tenant_key(tenant_of(row)) == tenant_key(tenant)

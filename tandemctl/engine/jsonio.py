@@ -5,7 +5,7 @@ orjson's 2-space pretty printer produces the same bytes as serde_json's `to_stri
 """
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +112,14 @@ def find_duplicate_key(data: bytes) -> str | None:
     return found[0] if found else None
 
 
-def parse_json_lines(lines: Iterable[bytes]) -> list[Any]:
-    """Parse JSONL lines, skipping blanks; used for the journal and the audit ledger."""
-    return [orjson.loads(line) for line in lines if line.strip()]
+def json_objects(data: bytes) -> Iterator[tuple[int, dict[str, Any] | None]]:
+    """JSON Lines: each non-blank line's number and its object, or None when the line is not a JSON
+    object (torn, foreign or garbage). The one reader of the journal and the audit ledger."""
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            value = None
+        yield number, value if isinstance(value, dict) else None

@@ -2,7 +2,7 @@
 
 Mirrors `tandem-server/src/stateful_runtime/types.rs` and `tandem-enterprise-contract`.
 The models validate; the raw dicts they were validated from remain the data that is
-written back, so unknown keys and byte layout survive (see store.py).
+written back, so unknown keys and byte layout survive (see stores/json_codec.py).
 """
 
 from enum import StrEnum

@@ -3,7 +3,7 @@ tandemctl's own selectors (age windows, reason regex) applied at the filter stag
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tandemctl.constants import DEFAULT_LIMIT
 from tandemctl.engine.dispositions import dead_letter_superseded_by_success, visible_to_tenant
@@ -33,7 +33,6 @@ class DeadLetterQuery:
     after_id: str | None = None
     before_created_at_ms: int | None = None
     limit: int = DEFAULT_LIMIT
-    ids: tuple[str, ...] = field(default=())
 
     @property
     def has_filter(self) -> bool:

@@ -1,8 +1,5 @@
-"""The reliability store (`stateful_reliability.json`): strict load, exact write, safe mutate.
-
-Records stay as the raw dicts parsed from the file (so unknown keys and the byte layout of
-unchanged rows survive); the models in models.py only validate them.
-"""
+"""The engine's serialisation of a reliability record tandemctl changed: fields in declaration order,
+free-form JSON with sorted keys, unknown keys kept last."""
 
 from tandemctl.engine import jsonio
 from tandemctl.engine.models import COLLECTIONS, FREE_FORM_KEYS, field_order

@@ -12,10 +12,10 @@ from typing import Annotated, Any, Final
 from pydantic import BaseModel, ConfigDict, Field, Strict, StrictStr, TypeAdapter, ValidationError
 
 from tandemctl.engine import jsonio
-from tandemctl.engine.definitions import AutomationV2Spec, first_error
+from tandemctl.engine.definitions import AutomationV2Spec
 from tandemctl.engine.models import LOCAL_TENANT, U32, U64, TenantContext
 from tandemctl.engine.rows import Row
-from tandemctl.engine.validation import typed_dict_for
+from tandemctl.engine.validation import field_error, typed_dict_for
 
 F64 = Annotated[float, Strict()]
 _OMIT: Final = object()
@@ -170,7 +170,7 @@ def run_validation_error(entry: Any) -> str | None:
     try:
         _run_adapter().validate_python(entry)
     except ValidationError as exc:
-        return first_error(exc)
+        return field_error(exc)
     return None
 
 

@@ -1,10 +1,6 @@
-"""The automation-v2 run store: the hot file `automation_v2_runs.json` (v0 map or v1 envelope),
-the per-run history shards, the server's lookup rule and `update_automation_v2_run`
-(spec 02 §2.7–§2.10).
-
-No compaction: the engine compacts and rewrites the whole hot file on every update, but
-tandemctl only changes the runs it requeues; every other entry is written back byte-for-byte.
-"""
+"""The automation-v2 run store's rules: the hot file's shapes (v0 map or v1 envelope), the corrupt-entry
+conversion, shard paths, the hot-vs-history lookup and `update_automation_v2_run` (spec 02 §2.7–§2.10).
+Shards are read through a `ShardReader` the store supplies."""
 
 import re
 import time

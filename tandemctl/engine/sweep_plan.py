@@ -1,7 +1,6 @@
 """One dispatcher sweep computed in memory: the loop of `dispatch_ready_stateful_dead_letter_retries`
-(spec 02 §4) over loaded state, producing the outcome and every file change to make.
-No I/O here; sweep.py loads the state and makes the changes durable.
-"""
+(spec 02 §4) over loaded state, producing the outcome and every change to make durable. No I/O: the
+store loads the state and writes the changes."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field

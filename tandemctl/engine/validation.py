@@ -68,6 +68,13 @@ def validate_rows(rows: list[Any], model: type[BaseModel], *, path: Path, collec
             raise CorruptStateError(describe_error(exc, chunk, start, path, collection, key)) from None
 
 
+def field_error(exc: ValidationError) -> str:
+    """A pydantic error as one line: `field 'a.b': <reason>` (the first error only)."""
+    first = exc.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    return f"field {where!r}: {first['msg']}"
+
+
 def describe_error(exc: ValidationError, chunk: list[Any], offset: int, path: Path,
                    collection: str, key: str) -> str:
     """`<file>: dead_letters[12] (dead_letter_id "x"): field "status": <reason>`."""

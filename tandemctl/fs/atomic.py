@@ -1,4 +1,5 @@
-"""Atomic, locked file writes: unique temp file, fsync, identity check, rename, dir fsync."""
+"""Atomic writes: unique temp file, fsync, identity check, rename (an exchange where the kernel has one),
+directory fsync; durable appends and unlinks."""
 
 import contextlib
 import errno

@@ -1,4 +1,5 @@
-"""Atomic, locked file writes: unique temp file, fsync, identity check, rename, dir fsync."""
+"""tandemctl's cross-process lock: an `flock` on a sibling `<file>.tandemctl.lock`, released by the
+kernel when its holder dies; and probing a lock another process holds (the engine lock)."""
 
 import contextlib
 import fcntl

@@ -1,4 +1,5 @@
-"""Atomic, locked file writes: unique temp file, fsync, identity check, rename, dir fsync."""
+"""Reading a state file safely: refuse symlinks and non-files, check the size limit first, and
+remember the identity (device, inode, size, mtime) it had when read."""
 
 import errno
 import os

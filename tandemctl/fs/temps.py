@@ -1,4 +1,4 @@
-"""Atomic, locked file writes: unique temp file, fsync, identity check, rename, dir fsync."""
+"""Unique temp names for atomic writes, and removing the temp files a killed tandemctl left behind."""
 
 import contextlib
 import os

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
+from tandemctl.constants import ENV_ENGINE_PORT, ENV_ENGINE_URL
 from tandemctl.errors import EngineLiveError, UsageError
 from tandemctl.fs import locks
 
-ENV_ENGINE_URL: Final = "TANDEM_ENGINE_URL"
-ENV_ENGINE_PORT: Final = "TANDEM_ENGINE_PORT"
 DEFAULT_ENGINE_PORT: Final = 39731
 HEALTH_PATH: Final = "/global/health"
 PROBE_TIMEOUT_S: Final = 1.0

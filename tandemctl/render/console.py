@@ -1,8 +1,5 @@
-"""Turning outcomes into output: Rich tables for people, versioned JSON envelopes for scripts.
-
-The only module (with render_*.py) that imports Rich. Data goes to stdout, all else to stderr;
-record text is never interpreted as markup or terminal escapes.
-"""
+"""The terminal policy: consoles with markup off, stdout for data and stderr for everything else, the
+versioned JSON envelope, and errors (one line on stderr; an envelope too under `-o json`)."""
 
 import sys
 from collections.abc import Sequence

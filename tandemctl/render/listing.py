@@ -9,7 +9,7 @@ from rich.text import Text
 
 from tandemctl.commands.list_dead_letters import ListOutcome
 from tandemctl.constants import OutputFormat
-from tandemctl.engine.dispositions import dead_letter_retry_dispatch_count, tenant_of
+from tandemctl.engine.dispositions import dead_letter_retry_dispatch_count, tenant_label, tenant_of
 from tandemctl.render.console import STATUS_STYLES, emit_envelope, envelope, message, stdout_console
 from tandemctl.render.tabular import emit_csv, emit_jsonl
 from tandemctl.render.text import age, inert
@@ -43,12 +43,6 @@ def _csv_row(row: dict[str, Any]) -> list[Any]:
     ]
 
 
-def _tenant_label(row: dict[str, Any]) -> str:
-    tenant = tenant_of(row)
-    label = f"{tenant.get('org_id')}/{tenant.get('workspace_id')}"
-    return f"{label}/{tenant['deployment_id']}" if tenant.get("deployment_id") else label
-
-
 WIDE = 140  # below this, the table keeps what a person needs to act: full id, status, tenant, age, reason
 
 
@@ -73,7 +67,7 @@ def _table(outcome: ListOutcome, *, quiet: bool) -> None:
         status = row["status"]
         cells: list[Text | str] = [
             Text(inert(row["dead_letter_id"])), Text(status, style=STATUS_STYLES.get(status, "")),
-            Text(inert(_tenant_label(row)))]
+            Text(inert(tenant_label(tenant_of(row))))]
         if wide:
             cells += [Text(inert(row.get("run_id") or "-")),
                       Text(inert(SOURCE_LABELS.get(row["source_type"], row["source_type"]))),

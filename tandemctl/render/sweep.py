@@ -8,9 +8,9 @@ from rich.text import Text
 from tandemctl.commands.audit import AuditOutcome
 from tandemctl.commands.sweep import SweepResult
 from tandemctl.constants import OutputFormat
-from tandemctl.errors import ExitCode
+from tandemctl.engine.dispatcher import MAX_DEAD_LETTER_RETRY_ATTEMPTS
 from tandemctl.render.console import emit_envelope, envelope, message, stdout_console, write_stdout
-from tandemctl.render.tabular import emit_csv
+from tandemctl.render.tabular import emit_csv, emit_jsonl
 from tandemctl.render.text import age, inert
 
 SWEEP = "sweep"
@@ -32,7 +32,7 @@ def emit_sweep(result: SweepResult, *, fmt: OutputFormat, now_ms: int, loop: boo
             _summary(result, now_ms)
         return
     if fmt is OutputFormat.CSV:
-        _csv(result)
+        _csv(result, now_ms)
     elif not loop or result.outcome.acted:
         _table(result, now_ms)
     if not quiet:
@@ -49,11 +49,12 @@ def _emit_json(body: dict[str, object], *, compact: bool) -> None:
 def _rows(result: SweepResult, now_ms: int) -> list[tuple[str, str, str, str]]:
     outcome = result.outcome
     assert outcome is not None
+    cap = MAX_DEAD_LETTER_RETRY_ATTEMPTS
     rows = [("dispatched", d.dead_letter_id, d.run_id,
-             f"run {d.run_id} requeued; reset {', '.join(d.reset_nodes)}; dispatch {d.retry_dispatch_count}/5; "
+             f"run {d.run_id} requeued; reset {', '.join(d.reset_nodes)}; dispatch {d.retry_dispatch_count}/{cap}; "
              f"next eligible {age(now_ms, d.next_eligible_at_ms)}") for d in outcome.dispatched]
     rows += [("resolved", dl, "", "superseded by a successful replay") for dl in outcome.resolved]
-    rows += [("exhausted", dl, "", "parked for review after 5 dispatches") for dl in outcome.exhausted]
+    rows += [("exhausted", dl, "", f"parked for review after {cap} dispatches") for dl in outcome.exhausted]
     rows += [("skipped", s.dead_letter_id, "", s.reason) for s in outcome.skipped]
     return rows
 
@@ -73,8 +74,8 @@ def _table(result: SweepResult, now_ms: int) -> None:
     stdout_console().print(table)
 
 
-def _csv(result: SweepResult) -> None:
-    emit_csv(("outcome", "dead_letter_id", "run_id", "detail"), _rows(result, 0))
+def _csv(result: SweepResult, now_ms: int) -> None:
+    emit_csv(("outcome", "dead_letter_id", "run_id", "detail"), _rows(result, now_ms))
 
 
 def _summary(result: SweepResult, now_ms: int) -> None:
@@ -88,19 +89,23 @@ def _summary(result: SweepResult, now_ms: int) -> None:
             f"{len(outcome.exhausted)} exhausted; {len(outcome.skipped)} skipped", style="dim")
 
 
-def emit_audit(outcome: AuditOutcome, *, fmt: OutputFormat) -> int:
-    """Print the verification; return the exit code (5 when the chain is broken)."""
+def emit_audit(outcome: AuditOutcome, *, fmt: OutputFormat) -> None:
     result, path = outcome.verification, outcome.path
-    code = int(ExitCode.OK if result.valid else ExitCode.CORRUPT)
     violation = result.first_violation
-    errors = [] if violation is None else [{"code": "audit_chain_invalid", "message":
-                                            f"{path}: line {violation.line}: {violation.reason}",
-                                            "line": violation.line}]
+    record = {"path": str(path), **result.model_dump(mode="json")}
     if fmt is OutputFormat.JSON:
-        emit_envelope(envelope("audit verify", ok=result.valid, exit_code=code,
+        errors = [] if violation is None else [{"code": "audit_chain_invalid", "message":
+                                                f"{path}: line {violation.line}: {violation.reason}",
+                                                "line": violation.line}]
+        emit_envelope(envelope("audit verify", ok=result.valid, exit_code=outcome.exit_code,
                                data=result.model_dump(mode="json"), errors=errors))
+    elif fmt is OutputFormat.JSONL:
+        emit_jsonl([record])
+    elif fmt is OutputFormat.CSV:
+        emit_csv(("path", "valid", "record_count", "violation_line", "violation_reason"),
+                 [(path, result.valid, result.record_count, violation.line if violation else None,
+                   violation.reason if violation else None)])
     if violation is None:
         message(f"{path}: {result.record_count} record(s), hash chain valid", style="green")
     else:
         message(f"error: {path}: line {violation.line}: {violation.reason}", style="red")
-    return code

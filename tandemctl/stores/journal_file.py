@@ -1,14 +1,12 @@
-"""The operator journal: one JSON line per applied action: who, when, why, what changed.
-
-Append-only JSONL (default `<data>/runtime/tandemctl-journal.jsonl`), fsynced, written while
-the store lock is held. Reading is tolerant: a torn or foreign line is skipped, never fatal.
-"""
+"""The operator journal file: append-only JSON Lines (default `<data>/runtime/tandemctl-journal.jsonl`),
+fsynced, written while the store lock is held."""
 
 import os
 from pathlib import Path
 
 import orjson
 
+from tandemctl.engine import jsonio
 from tandemctl.engine.rows import Row
 from tandemctl.errors import CorruptStateError
 from tandemctl.fs import atomic, reads
@@ -40,13 +38,5 @@ def read_entries(path: Path) -> list[Row]:
     data, _ = reads.read_bytes(path)  # refuses symlinks and non-files, like every state file
     if data is None:
         return []
-    entries: list[Row] = []
-    for line in data.splitlines():
-        try:
-            entry = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(entry, dict) and isinstance(entry.get("operation_id"), str) and isinstance(
-                entry.get("rows"), list):
-            entries.append(entry)
-    return entries
+    return [entry for _, entry in jsonio.json_objects(data)
+            if entry is not None and isinstance(entry.get("operation_id"), str) and isinstance(entry.get("rows"), list)]

@@ -1,8 +1,6 @@
-"""The reliability store (`stateful_reliability.json`): strict load, exact write, safe mutate.
-
-Records stay as the raw dicts parsed from the file (so unknown keys and the byte layout of
-unchanged rows survive); the models in models.py only validate them.
-"""
+"""`stateful_reliability.json` as bytes: strict parse (as strict as the engine's serde) and the engine's
+exact layout when written. Records stay the raw dicts parsed from the file, so unknown keys and the
+byte layout of unchanged rows survive; the models only validate them."""
 
 from dataclasses import dataclass, field
 from pathlib import Path

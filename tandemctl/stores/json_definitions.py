@@ -1,8 +1,5 @@
-"""Automation-v2 definitions: the per-automation shard store, the legacy aggregate, the
-snapshot-override rule, the definition hash and the descendant walk (spec 02 §3).
-
-Definitions stay raw dicts in file key order (the hash depends on it); the models only validate.
-"""
+"""Loading automation-v2 definitions from disk: the per-automation shards of `automations-v2/`, else
+the legacy aggregate `automations_v2.json` (spec 02 §3.1); the rules are `engine/definitions.py`."""
 
 from pathlib import Path
 from typing import Final

@@ -161,3 +161,22 @@ def test_quiet_silences_summaries_and_the_engine_live_note(tandemctl, sample: St
     assert swept.exit_code == 0 and swept.stderr == "" and "dispatched" in swept.stdout
     refused = tandemctl("-q", "sweep", "--once", "--engine-url", live_engine)
     assert refused.exit_code == 4 and "every second" in refused.stderr  # errors still show
+
+
+def test_audit_verify_prints_jsonl_and_csv(tandemctl, sample: StateDir) -> None:
+    assert tandemctl("sweep", "--once").exit_code == 0
+    jsonl = tandemctl("-o", "jsonl", "audit", "verify")
+    assert jsonl.exit_code == 0
+    record = json.loads(jsonl.stdout)
+    assert record["valid"] is True and record["record_count"] == 2 and record["first_violation"] is None
+    assert record["path"].endswith("audit/protected_events.log.jsonl")
+    csv_out = tandemctl("-o", "csv", "audit", "verify")
+    assert csv_out.exit_code == 0
+    header, row = csv_out.stdout.splitlines()
+    assert header == "path,valid,record_count,violation_line,violation_reason"
+    assert row.endswith(",true,2,,")
+    ledger = sample.data / "audit" / "protected_events.log.jsonl"
+    ledger.write_bytes(ledger.read_bytes().replace(b'"seq":2', b'"seq":3'))
+    broken = tandemctl("-o", "csv", "audit", "verify")
+    assert broken.exit_code == 5
+    assert broken.stdout.splitlines()[1].split(",")[1:4] == ["false", "2", "2"]
