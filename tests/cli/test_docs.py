@@ -8,7 +8,8 @@ import typer
 
 from tandemctl.cli.app import app
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+README_PATH = Path(__file__).resolve().parents[2] / "README.md"
+README = README_PATH.read_text()
 
 
 def _commands(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
@@ -39,3 +40,11 @@ def test_every_option_has_help() -> None:
         for param in command.params:
             if getattr(param, "param_type_name", "") == "option" and param.name not in ("help",):
                 assert (param.help or "").strip(), f"{' '.join(path)} {param.opts} has no help"
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    first_section = README.split("\n---\n", 1)[0]
+    commands = re.findall(r"```bash\n(.+?)\n```", first_section)
+    assert len(commands) == 2  # one sets tandemctl up and runs it on the sample; one runs the tests
+    ci = (README_PATH.parent / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert ci == commands[1]
