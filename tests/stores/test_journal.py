@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from tandemctl.commands import history
+from tandemctl.engine.dispositions import tenant_label
 from tandemctl.errors import NotFoundError, UsageError
 from tandemctl.stores import journal_file
 from tests.conftest import NOW_MS
@@ -87,6 +88,5 @@ def test_load_history_rejects_a_negative_limit(tmp_path: Path) -> None:
 
 
 def test_tenant_label() -> None:
-    assert history.tenant_label(None) is None
-    assert history.tenant_label({"org_id": "o", "workspace_id": "w"}) == "o/w"
-    assert history.tenant_label({"org_id": "o", "workspace_id": "w", "deployment_id": "d"}) == "o/w/d"
+    assert tenant_label({"org_id": "o", "workspace_id": "w"}) == "o/w"
+    assert tenant_label({"org_id": "o", "workspace_id": "w", "deployment_id": "d"}) == "o/w/d"
