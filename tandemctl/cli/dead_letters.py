@@ -56,6 +56,10 @@ ReasonTextOpt = Annotated[str | None, typer.Option(
     "--reason", help="Why; stored as disposition_reason and journaled. Required for park, resolve and bulk.")]
 DryRunOpt = Annotated[bool, typer.Option(
     "--dry-run", help="Show exactly what would change (in any -o); write nothing.")]
+MaxRpsOpt = Annotated[float, typer.Option(
+    "--max-rps", min=0.1, max=1000, help="Live mode: send at most this many resume-plan requests per second "
+    "(4 at a time).")]
+DEFAULT_MAX_RPS = 20.0
 YesOpt = Annotated[bool, typer.Option(
     "--yes", "-y", help="Skip the confirmation of a bulk action (required off a terminal and with -o json|jsonl|csv).")]
 ACTION_EPILOG = (
@@ -67,12 +71,12 @@ ACTION_EPILOG = (
 
 
 def _act(ctx: typer.Context, action: str, ids: list[str] | None, sel: SelectorOptions, *, all_rows: bool,
-         reason: str | None, force: bool, dry_run: bool, yes: bool) -> None:
+         reason: str | None, force: bool, dry_run: bool, yes: bool, max_rps: float | None = None) -> None:
     def body(inv: "Invocation") -> int:
         from tandemctl.commands.actions import ActionArgs, perform
         from tandemctl.render import actions
 
-        args = ActionArgs(action, tuple(ids or ()), sel, all_rows, reason, force, dry_run, yes)
+        args = ActionArgs(action, tuple(ids or ()), sel, all_rows, reason, force, dry_run, yes, max_rps)
         outcome = perform(inv, args, interactive=actions.is_interactive(), confirm=actions.confirm)
         actions.emit_action(outcome, fmt=inv.output, quiet=inv.quiet)
         return outcome.exit_code
@@ -86,6 +90,7 @@ def retry_command(
     source_type: SourceOpt = None, active_only: ActiveOpt = False, since: SinceOpt = None,
     older_than: OlderOpt = None, reason_match: ReasonOpt = None, all_rows: AllOpt = False,
     reason: ReasonTextOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False,
+    max_rps: MaxRpsOpt = DEFAULT_MAX_RPS,
     force: Annotated[bool, typer.Option("--force", help="Also retry resolved rows and rows already retrying.")] = False,
 ) -> None:
     """Request a retry (status retry_requested) with a fresh dispatch budget.
@@ -99,7 +104,8 @@ def retry_command(
     Example: tandemctl dead-letters retry --status ignored --run run-42 --reason "provider is back" --dry-run
     """
     sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)
-    _act(ctx, "retry", ids, sel, all_rows=all_rows, reason=reason, force=force, dry_run=dry_run, yes=yes)
+    _act(ctx, "retry", ids, sel, all_rows=all_rows, reason=reason, force=force, dry_run=dry_run, yes=yes,
+         max_rps=max_rps)
 
 
 @dead_letters_app.command("park", epilog=ACTION_EPILOG)
@@ -108,6 +114,7 @@ def park_command(
     source_type: SourceOpt = None, active_only: ActiveOpt = False, since: SinceOpt = None,
     older_than: OlderOpt = None, reason_match: ReasonOpt = None, all_rows: AllOpt = False,
     reason: ReasonTextOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False,
+    max_rps: MaxRpsOpt = DEFAULT_MAX_RPS,
     force: Annotated[bool, typer.Option("--force", help="Also park resolved rows.")] = False,
 ) -> None:
     """Park dead letters (status ignored): the dispatcher leaves them alone. Needs --reason.
@@ -117,7 +124,8 @@ def park_command(
     Example: tandemctl dead-letters park dead-letter-effect-18ab48006bed9a50 --reason "duplicate send"
     """
     sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)
-    _act(ctx, "park", ids, sel, all_rows=all_rows, reason=reason, force=force, dry_run=dry_run, yes=yes)
+    _act(ctx, "park", ids, sel, all_rows=all_rows, reason=reason, force=force, dry_run=dry_run, yes=yes,
+         max_rps=max_rps)
 
 
 @dead_letters_app.command("resolve", epilog=ACTION_EPILOG)

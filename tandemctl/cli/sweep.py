@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tandemctl.cli.runner import run_command
+from tandemctl.constants import ENV_ENGINE_URL
 
 if TYPE_CHECKING:
     from tandemctl.commands.invocation import Invocation
@@ -38,7 +39,7 @@ def sweep_command(
     max_dispatches: Annotated[int | None, typer.Option("--max", min=0, help="At most N dispatches per sweep.")] = None,
     lock_timeout: Annotated[float | None, typer.Option("--lock-timeout", min=0, help="Seconds to wait for "
                                                        "tandemctl's lock (exit 4 after).")] = None,
-    engine_url: Annotated[str | None, typer.Option("--engine-url", envvar="TANDEM_ENGINE_URL", help="Engine "
+    engine_url: Annotated[str | None, typer.Option("--engine-url", envvar=ENV_ENGINE_URL, help="Engine "
                                                    "health probe base URL (default http://127.0.0.1:"
                                                    "$TANDEM_ENGINE_PORT, port 39731).")] = None,
     skip_if_engine_live: Annotated[bool, typer.Option("--skip-if-engine-live", help="Exit 0 with a note "
