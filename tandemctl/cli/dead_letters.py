@@ -29,6 +29,11 @@ def list_command(
 ) -> None:
     """List dead letters, newest update first, with the engine's filter and cursor rules.
 
+    With --live the engine filters --status (one), --run, --source-type, --active-only and the cursor
+    (pages of up to 1000, following its cursor); several --status values, --since, --older-than,
+    --reason-match and the tenant are applied here after paging. A live engine answers an unreadable
+    store with an empty list: an empty answer says so on stderr.
+
     Example: tandemctl --all-tenants dead-letters list --status retry_requested -o json
     """
     sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)

@@ -13,7 +13,7 @@ from tandemctl.commands.config import load_file_settings, login_user, parse_tena
 from tandemctl.commands.durations import parse_duration_ms
 from tandemctl.commands.options import RootOptions as RootOptions
 from tandemctl.commands.options import SelectorOptions as SelectorOptions
-from tandemctl.constants import DEFAULT_LIMIT, DEFAULT_TENANT, ENV_MODE, ENV_NOW_MS, OutputFormat
+from tandemctl.constants import DEFAULT_LIMIT, DEFAULT_TENANT, ENV_ENGINE_URL, ENV_MODE, ENV_NOW_MS, OutputFormat
 from tandemctl.engine.query import DeadLetterQuery
 from tandemctl.errors import UsageError
 from tandemctl.stores.base import Store, StoreSelection
@@ -86,19 +86,21 @@ def resolve(options: RootOptions, env: Mapping[str, str] | None = None, *,
         raise UsageError("--tenant and --all-tenants cannot be used together")
     tenant = None if options.all_tenants else parse_tenant(tenant_text or DEFAULT_TENANT)
     live_why = _live_why(options, env, settings.mode)
+    # Flags > environment > config: TANDEM_ENGINE_URL (read in remote/endpoint.py) beats config `engine_url`.
+    config_url = None if env.get(ENV_ENGINE_URL, "").strip() else settings.engine_url
+    engine_url = options.engine_url or config_url
+    url_source = "--engine-url" if options.engine_url else "config engine_url" if config_url else ""
     return Invocation(
         paths=paths, tenant=tenant, tenant_explicit=tenant_text is not None and not options.all_tenants,
         output=options.output or settings.output or OutputFormat.TABLE,
         actor=(options.actor or settings.actor or login_user(env)).strip() or "operator",
         now_ms=read_now_ms(env), verbose=options.verbose, quiet=options.quiet, announce=announce,
         lock_timeout=_first_set(options.lock_timeout, settings.lock_timeout, DEFAULT_LOCK_TIMEOUT),
-        engine_url=options.engine_url or settings.engine_url, argv=options.argv, env=env,
+        engine_url=engine_url, argv=options.argv, env=env,
         selection=StoreSelection(
             storage_backend=options.storage_backend, postgres_url=options.postgres_url,
             live=bool(live_why), live_why=live_why,
-            engine_url=options.engine_url or settings.engine_url, api_token_file=options.api_token_file,
-            engine_url_source="--engine-url" if options.engine_url else "config engine_url" if settings.engine_url
-            else "",
+            engine_url=engine_url, api_token_file=options.api_token_file, engine_url_source=url_source,
         ),
     )
 

@@ -29,10 +29,13 @@ from tandemctl.stores.paths import StatePaths
 RELIABILITY: Final = "/stateful-runtime/reliability"
 PAGE_LIMIT: Final = 1000  # the API's clamp
 COLLECTIONS: Final = ("outbox", "tool_effects", "dead_letters", "compensations")
-NO_API: Final = ("the engine's HTTP API has no choice that {what} (spec 01 §13.4); park it instead "
-                 "(dead-letters park), or stop the engine and run this without --live")
-UNSUPPORTED: Final = (("resolve", NO_API.format(what="marks a dead letter resolved")),
-                      ("reopen", NO_API.format(what="reopens a dead letter")))
+NO_API: Final = "the engine's HTTP API has no choice that {what} (spec 01 §13.4); {instead}"
+UNSUPPORTED: Final = (
+    ("resolve", NO_API.format(what="marks a dead letter resolved", instead="park it instead (`tandemctl --live "
+                              "dead-letters park`), or stop the engine and resolve it without --live")),
+    ("reopen", NO_API.format(what="reopens a dead letter", instead="stop the engine and reopen it without --live "
+                             "(a retry request, `tandemctl --live dead-letters retry`, also takes it out of ignored)")),
+)
 ANCHOR_NAME: Final = "tandemctl-live"
 EMPTY_NOTE: Final = ("note: the engine at {url} lists no records at all; it answers exactly like this when its "
                      "reliability store is unreadable or corrupt (HTTP 200 with empty lists, spec 06 §4), and "
