@@ -86,8 +86,8 @@ class EngineClient:
         raise AssertionError("unreachable")
 
     def health(self) -> Reply:
-        """`GET /global/health` (no token needed); any answer is returned, transport errors retried."""
-        return self.get("/global/health", ok=tuple(range(100, 600)))
+        """`GET /global/health` (no token needed); any answer below 500 is returned, the rest retried."""
+        return self.get("/global/health", ok=tuple(range(100, 500)))
 
     def identify(self) -> EngineIdentity:
         """Tandem, or a clear refusal: health's shape, then the reliability list's fingerprint (spec 06 §2.4)."""
