@@ -74,7 +74,9 @@ class Plan:
                                          result.status, reason=failure.reason))
             else:
                 change = by_key.get(result.dead_letter_id, result.change)
-                results.append(replace(result, change=change) if result.outcome is Outcome.CHANGED else result)
+                if result.outcome is Outcome.CHANGED and change is not None and change.after is not None:
+                    result = replace(result, change=change, to=str(change.after.get("status")))
+                results.append(result)
         return Plan(tuple(results), tuple(not_found))
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from urllib.parse import quote
 
+from tandemctl.engine.dispositions import dead_letter_retry_dispatch_count
 from tandemctl.engine.rows import Row, RowChange
 from tandemctl.errors import AuthError, EngineError, EngineStartingError
 from tandemctl.remote.client import NotSent, OutcomeUnknown
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 CHOICES: Final = {"retry_requested": "retry_dead_letter", "ignored": "ignore_dead_letter"}
 WORKERS: Final = 4
+EXHAUSTED_AT: Final = 5  # mirrors the dispatcher's cap check (spec 01 §11.3 step 4)
 _FATAL: Final = (AuthError, EngineStartingError)  # every other row would fail the same way
 
 
@@ -82,6 +84,10 @@ class LiveWriter:
         if reply.status == 200:
             echoed = reply.body.get("disposition") if isinstance(reply.body, dict) else None
             after = echoed.get("dead_letter") if isinstance(echoed, dict) else None
+            if choice == "retry_dead_letter" and dead_letter_retry_dispatch_count(before) >= EXHAUSTED_AT:
+                # A forced retry of a spent row: the dispatcher that ran before the reply has parked it
+                # again; report the row as it is now, not as the echo of the request.
+                after = self.store.fresh_dead_letter(run_id, change.key) or after
             return RowChange(change.collection, change.key, before, after if isinstance(after, dict) else planned)
         error = reply.body.get("error") if isinstance(reply.body, dict) else None
         if reply.status == 404 and error == "stateful_dead_letter_not_found":

@@ -94,9 +94,11 @@ def test_exhausted_row_is_refused_before_sending(live: Live) -> None:
 
 def test_exhausted_row_with_force_is_sent_and_the_engine_reparks_it(live: Live) -> None:
     live.engine.write_store(dead_letters=[rows.dead_letter("dead-spent", status="ignored", metadata=EXHAUSTED)])
-    result = live.cli("dead-letters", "retry", "dead-spent", "--reason", "again", "--force")
+    result = live.cli("-o", "json", "dead-letters", "retry", "dead-spent", "--reason", "again", "--force")
     assert result.exit_code == 0, result.stderr
     assert live.engine.count("POST", RESUME_PLAN) == 1
+    [changed] = result.json()["data"]["changed"]
+    assert changed["to"] == "ignored"  # reported as the engine left it, not as requested
     row = live.engine.dead_letter("dead-spent")
     assert row["status"] == "ignored" and row["operator_disposition"] == "retry_exhausted"
 
