@@ -14,12 +14,14 @@ class ExitCode(IntEnum):
     BUSY = 4
     CORRUPT = 5
     PARTIAL = 6
+    AUTH = 7
     INTERRUPTED = 130
 
 
 EXIT_CODE_HELP = (
     "Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 busy (lock timeout or engine live), "
-    "5 corrupt or unsupported state, 6 partial (some items refused or failed), 130 interrupted."
+    "5 corrupt or unsupported state, 6 partial (some items refused, failed or of unknown outcome), "
+    "7 auth (live mode: the engine rejected the API token, or none was found), 130 interrupted."
 )
 
 
@@ -69,6 +71,25 @@ class ConflictError(BusyError):
     """Another writer kept changing the file between our read and our rename."""
 
     code = "conflict"
+
+
+class AuthError(TandemctlError):
+    """Live mode: the engine answered 401 (token rejected, or none was found to send)."""
+
+    exit_code = ExitCode.AUTH
+    code = "auth"
+
+
+class EngineError(TandemctlError):
+    """Live mode: the engine cannot be reached, is not Tandem, or failed a request."""
+
+    code = "engine_error"
+
+
+class EngineStartingError(BusyError):
+    """Live mode: the engine is still starting (503 ENGINE_STARTING) after bounded retries."""
+
+    code = "engine_starting"
 
 
 class WriteError(TandemctlError):

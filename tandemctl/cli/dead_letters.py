@@ -31,6 +31,11 @@ def list_command(
 ) -> None:
     """List dead letters, newest update first, with the engine's filter and cursor rules.
 
+    With --live the engine filters --status (one), --run, --source-type, --active-only and the cursor
+    (pages of up to 1000, following its cursor); several --status values, --since, --older-than,
+    --reason-match and the tenant are applied here after paging. A live engine answers an unreadable
+    store with an empty list: an empty answer says so on stderr.
+
     Example: tandemctl --all-tenants dead-letters list --status retry_requested -o json
     """
     sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)
@@ -58,6 +63,10 @@ ReasonTextOpt = Annotated[str | None, typer.Option(
     "--reason", help="Why; stored as disposition_reason and journaled. Required for park, resolve and bulk.")]
 DryRunOpt = Annotated[bool, typer.Option(
     "--dry-run", help="Show exactly what would change (in any -o); write nothing.")]
+MaxRpsOpt = Annotated[float, typer.Option(
+    "--max-rps", min=0.1, max=1000, help="Live mode: send at most this many resume-plan requests per second "
+    "(4 at a time).")]
+DEFAULT_MAX_RPS = 20.0
 YesOpt = Annotated[bool, typer.Option(
     "--yes", "-y", help="Skip the confirmation of a bulk action (required off a terminal and with -o json|jsonl|csv).")]
 ACTION_EPILOG = (
@@ -69,12 +78,12 @@ ACTION_EPILOG = (
 
 
 def _act(ctx: typer.Context, action: str, ids: list[str] | None, sel: SelectorOptions, *, all_rows: bool,
-         reason: str | None, force: bool, dry_run: bool, yes: bool) -> None:
+         reason: str | None, force: bool, dry_run: bool, yes: bool, max_rps: float | None = None) -> None:
     def body(inv: "Invocation") -> int:
         from tandemctl.commands.actions import ActionArgs, perform
         from tandemctl.render import actions
 
-        args = ActionArgs(action, tuple(ids or ()), sel, all_rows, reason, force, dry_run, yes)
+        args = ActionArgs(action, tuple(ids or ()), sel, all_rows, reason, force, dry_run, yes, max_rps)
         outcome = perform(inv, args, interactive=actions.is_interactive(), confirm=actions.confirm)
         actions.emit_action(outcome, fmt=inv.output, quiet=inv.quiet)
         return outcome.exit_code
@@ -90,19 +99,24 @@ _ACTION_PARAMS: tuple[tuple[str, Any, object], ...] = (
 )
 
 
-def _action_command(action: str, doc: str, force_help: str | None = None) -> Callable[..., None]:
-    """One command per action from one parameter set; `--force` only where the action has guarded rows."""
+def _action_command(action: str, doc: str, force_help: str | None = None, *,
+                    live: bool = False) -> Callable[..., None]:
+    """One command per action from one parameter set; `--force` only where the action has guarded rows,
+    `--max-rps` only where it can be carried out through a running engine."""
 
     def command(ctx: typer.Context, **options: Any) -> None:
         sel = selectors(options["status"], options["run"], options["source_type"], options["active_only"],
                         options["since"], options["older_than"], options["reason_match"])
         _act(ctx, action, options["ids"], sel, all_rows=options["all_rows"], reason=options["reason"],
-             force=options.get("force", False), dry_run=options["dry_run"], yes=options["yes"])
+             force=options.get("force", False), dry_run=options["dry_run"], yes=options["yes"],
+             max_rps=options.get("max_rps"))
 
     keyword = inspect.Parameter.KEYWORD_ONLY
     params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)]
     params += [inspect.Parameter(name, keyword, default=default, annotation=annotation)
                for name, annotation, default in _ACTION_PARAMS]
+    if live:
+        params.append(inspect.Parameter("max_rps", keyword, default=DEFAULT_MAX_RPS, annotation=MaxRpsOpt))
     if force_help is not None:
         params.append(inspect.Parameter("force", keyword, default=False,
                                         annotation=Annotated[bool, typer.Option("--force", help=force_help)]))
@@ -139,10 +153,10 @@ REOPEN_HELP = """Reopen dead letters (status open, disposition reopened) for ano
 
     Example: tandemctl dead-letters reopen --status ignored --reason-match "quota" --reason "quota raised"
     """
-for _action, _doc, _force in (
-    ("retry", RETRY_HELP, "Also retry resolved rows and rows already retrying."),
-    ("park", PARK_HELP, "Also park resolved rows."),
-    ("resolve", RESOLVE_HELP, None),
-    ("reopen", REOPEN_HELP, None),
+for _action, _doc, _force, _live in (
+    ("retry", RETRY_HELP, "Also retry resolved rows and rows already retrying.", True),
+    ("park", PARK_HELP, "Also park resolved rows.", True),
+    ("resolve", RESOLVE_HELP, None, False),
+    ("reopen", REOPEN_HELP, None, False),
 ):
-    dead_letters_app.command(_action, epilog=ACTION_EPILOG)(_action_command(_action, _doc, _force))
+    dead_letters_app.command(_action, epilog=ACTION_EPILOG)(_action_command(_action, _doc, _force, live=_live))

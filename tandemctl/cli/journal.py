@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tandemctl.cli.dead_letters import DryRunOpt, YesOpt
+from tandemctl.cli.dead_letters import DEFAULT_MAX_RPS, DryRunOpt, MaxRpsOpt, YesOpt
 from tandemctl.cli.runner import run_command
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def undo_command(
     ctx: typer.Context,
     operation_id: Annotated[str, typer.Argument(help="The operation to revert (see `tandemctl history`).")],
     reason: Annotated[str | None, typer.Option("--reason", help="Why; journaled with the undo.")] = None,
-    dry_run: DryRunOpt = False, yes: YesOpt = False,
+    dry_run: DryRunOpt = False, yes: YesOpt = False, max_rps: MaxRpsOpt = DEFAULT_MAX_RPS,
 ) -> None:
     """Revert one journaled operation: status, disposition fields and retry-budget metadata.
 
@@ -47,7 +47,7 @@ def undo_command(
         from tandemctl.commands.undo import UndoArgs, perform_undo
         from tandemctl.render import actions
 
-        args = UndoArgs(operation_id, reason, dry_run, yes)
+        args = UndoArgs(operation_id, reason, dry_run, yes, max_rps)
         outcome = perform_undo(inv, args, interactive=actions.is_interactive(), confirm=actions.confirm)
         actions.emit_action(outcome, fmt=inv.output, quiet=inv.quiet)
         return outcome.exit_code

@@ -10,7 +10,7 @@ from tandemctl.engine.rows import Row, RowChange, first_by_key
 
 def plan_action(rows: list[Row], *, rule: Rule, ids: tuple[str, ...], query: DeadLetterQuery | None,
                 tenant: dict[str, str] | None, force: bool, reason: str | None, actor: str, now_ms: int,
-                pinned: frozenset[str] | None = None) -> Plan:
+                pinned: frozenset[str] | None = None, resets_budget: bool = True) -> Plan:
     """Evaluate every selected row against the rule; pure, the rows are not modified."""
     if query is None:
         picked, not_found = _by_ids(rows, ids, tenant)
@@ -18,15 +18,17 @@ def plan_action(rows: list[Row], *, rule: Rule, ids: tuple[str, ...], query: Dea
     else:
         picked, dropped = _by_query(rows, query, pinned)
         not_found = []
-    results = [_evaluate(rule, row, force=force, reason=reason, actor=actor, now_ms=now_ms) for row in picked]
+    results = [_evaluate(rule, row, force=force, reason=reason, actor=actor, now_ms=now_ms,
+                         resets_budget=resets_budget) for row in picked]
     return Plan(tuple(results + dropped), tuple(not_found))
 
 
-def _evaluate(rule: Rule, row: Row, *, force: bool, reason: str | None, actor: str, now_ms: int) -> RowResult:
+def _evaluate(rule: Rule, row: Row, *, force: bool, reason: str | None, actor: str, now_ms: int,
+              resets_budget: bool) -> RowResult:
     dl_id, status = str(row["dead_letter_id"]), str(row["status"])
-    decision = decide(rule, row, force=force)
+    decision = decide(rule, row, force=force, resets_budget=resets_budget)
     if decision.outcome is Outcome.CHANGED:
-        after = changed_row(rule, row, reason=reason, actor=actor, now_ms=now_ms)
+        after = changed_row(rule, row, reason=reason, actor=actor, now_ms=now_ms, resets_budget=resets_budget)
         return RowResult(dl_id, Outcome.CHANGED, status, rule.target,
                          change=RowChange("dead_letters", dl_id, row, after))
     return RowResult(dl_id, decision.outcome, status, reason=decision.reason)

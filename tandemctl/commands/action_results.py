@@ -3,12 +3,16 @@
 Shared by the actions, undo and their renderer; pure data, no I/O.
 """
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from tandemctl.commands.action_rules import Outcome, changed_fields, field_values, metadata_changes
 from tandemctl.engine.dispositions import tenant_of
 from tandemctl.engine.rows import Row, RowChange
 from tandemctl.errors import ExitCode
+from tandemctl.stores.base import RowFailure
+
+_FAILURE_OUTCOMES = {"refused": Outcome.REFUSED, "unknown": Outcome.UNKNOWN}
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,26 @@ class Plan:
         """The compare-and-set of every changed row, for the store's writer."""
         return [result.change for result in self.changed if result.change is not None]
 
+    def settle(self, written: Sequence[RowChange], failures: Sequence[RowFailure]) -> "Plan":
+        """The plan as the store carried it out: each changed row as written, or its failure."""
+        by_key = {change.key: change for change in written}
+        failed = {failure.key: failure for failure in failures}
+        results: list[RowResult] = []
+        not_found = list(self.not_found)
+        for result in self.results:
+            failure = failed.get(result.dead_letter_id) if result.outcome is Outcome.CHANGED else None
+            if failure is not None and failure.kind == "not_found":
+                not_found.append(result.dead_letter_id)
+            elif failure is not None:
+                results.append(RowResult(result.dead_letter_id, _FAILURE_OUTCOMES.get(failure.kind, Outcome.REFUSED),
+                                         result.status, reason=failure.reason))
+            else:
+                change = by_key.get(result.dead_letter_id, result.change)
+                if result.outcome is Outcome.CHANGED and change is not None and change.after is not None:
+                    result = replace(result, change=change, to=str(change.after.get("status")))
+                results.append(result)
+        return Plan(tuple(results), tuple(not_found))
+
 
 @dataclass(frozen=True)
 class ActionOutcome:
@@ -69,10 +93,11 @@ class ActionOutcome:
 
     @property
     def exit_code(self) -> int:
-        """3 when an id was not found (wins over 6), 6 when any row was refused, else 0."""
+        """3 when an id was not found (wins over 6), 6 when any row was refused or its outcome is
+        unknown, else 0."""
         if self.plan.not_found:
             return int(ExitCode.NOT_FOUND)
-        if self.plan.of(Outcome.REFUSED):
+        if self.plan.of(Outcome.REFUSED) or self.plan.of(Outcome.UNKNOWN):
             return int(ExitCode.PARTIAL)
         return int(ExitCode.OK)
 

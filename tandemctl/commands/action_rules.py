@@ -22,6 +22,7 @@ class Outcome(StrEnum):
     CHANGED = "changed"
     UNCHANGED = "unchanged"
     REFUSED = "refused"
+    UNKNOWN = "unknown"  # sent to a live engine, no answer came back (never retried)
 
 
 @dataclass(frozen=True)
@@ -86,13 +87,26 @@ def retry_ineligibility(row: Row) -> str | None:
     return "the retry dispatcher would never act on it: " + "; ".join(problems) + " (park or resolve it instead)"
 
 
-def decide(rule: Rule, row: Row, *, force: bool) -> Decision:
+EXHAUSTED_AT: Final = 5  # mirrors the dispatcher's cap check (spec 01 §11.3 step 4)
+
+
+def spent_budget(row: Row) -> str | None:
+    """Why a retry that keeps the dispatcher's counters would be undone at once (spec 03 §2.10)."""
+    count = dead_letter_retry_dispatch_count(row)
+    if count < EXHAUSTED_AT:
+        return None
+    return (f"its retry budget is spent (retry_dispatch_count {count} >= {EXHAUSTED_AT}) and this store cannot reset "
+            "it: the engine's dispatcher would park it again as retry_exhausted within a second. Stop the engine and "
+            "retry it without --live (which resets the budget), or pass --force to send the request anyway")
+
+
+def decide(rule: Rule, row: Row, *, force: bool, resets_budget: bool = True) -> Decision:
     """Already there → unchanged; retry needs a dispatchable row; --force opens the guarded ones."""
     status = row["status"]
     if status == rule.target:
         return Decision(Outcome.UNCHANGED)
     if rule.action == "retry":
-        why = retry_ineligibility(row)
+        why = retry_ineligibility(row) or (None if resets_budget or force else spent_budget(row))
         if why is not None:
             return Decision(Outcome.REFUSED, why)
     if status in rule.forceable and not force:
@@ -102,12 +116,13 @@ def decide(rule: Rule, row: Row, *, force: bool) -> Decision:
     return Decision(Outcome.REFUSED, f"status {status!r} cannot be moved by {rule.action}")
 
 
-def changed_row(rule: Rule, row: Row, *, reason: str | None, actor: str, now_ms: int) -> Row:
+def changed_row(rule: Rule, row: Row, *, reason: str | None, actor: str, now_ms: int,
+                resets_budget: bool = True) -> Row:
     """The row after the action: the engine's disposition write, plus retry's fresh budget."""
     new = dict(row)
     mark_dead_letter_disposition(new, status=rule.target, disposition=rule.disposition, reason=reason,
                                  actor_id=actor, now_ms=now_ms)
-    if rule.action == "retry":
+    if rule.action == "retry" and resets_budget:
         reset_retry_budget(new)
     return canonical_row(new, "dead_letters")
 

@@ -28,6 +28,7 @@ class ActionArgs:
     force: bool = False
     dry_run: bool = False
     yes: bool = False
+    max_rps: float | None = None  # live mode: requests per second at most
 
 
 def perform(inv: Invocation, args: ActionArgs, *, interactive: bool, confirm: Confirm) -> ActionOutcome:
@@ -35,10 +36,16 @@ def perform(inv: Invocation, args: ActionArgs, *, interactive: bool, confirm: Co
     rule = RULES[args.action]
     ids, query = _selection(inv, args, rule)
     selector: dict[str, object] = {"ids": list(ids)} if query is None else _describe(args)
+    inv = inv.with_max_rps(args.max_rps)
+    info = inv.store().info
+    unsupported = dict(info.unsupported_actions).get(args.action)
+    if unsupported is not None:
+        raise UsageError(f"{args.action} is not possible through {info.kind} store {info.location}: {unsupported}")
 
     def plan_rows(rows: list[Row], pinned: frozenset[str] | None) -> Plan:
         return plan_action(rows, rule=rule, ids=ids, query=query, tenant=inv.tenant, force=args.force,
-                           reason=args.reason, actor=inv.actor, now_ms=inv.now_ms, pinned=pinned)
+                           reason=args.reason, actor=inv.actor, now_ms=inv.now_ms, pinned=pinned,
+                           resets_budget=info.resets_retry_budget)
 
     def entry(operation_id: str, plan: Plan) -> dict[str, object]:
         return journal_entry(inv, operation_id, plan, action=args.action, reason=args.reason,
@@ -100,4 +107,6 @@ def journal_entry(inv: Invocation, operation_id: str, plan: Plan, *, action: str
         "refused": [{"dead_letter_id": r.dead_letter_id, "status": r.status, "reason": r.reason}
                     for r in plan.results if r.outcome is Outcome.REFUSED],
         "not_found": list(plan.not_found),
+        **({"unknown": [{"dead_letter_id": r.dead_letter_id, "status": r.status, "reason": r.reason}
+                        for r in plan.of(Outcome.UNKNOWN)]} if plan.of(Outcome.UNKNOWN) else {}),
     }

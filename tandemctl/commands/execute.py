@@ -6,18 +6,20 @@ The plan is always recomputed from the rows read under the lock, so a row that m
 preview is re-evaluated, never blindly overwritten. No Typer, no Rich, no clock.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Final
 
 from tandemctl.commands import history
 from tandemctl.commands.action_results import ActionOutcome, Plan
+from tandemctl.commands.action_rules import Outcome
 from tandemctl.commands.invocation import Invocation
 from tandemctl.constants import OutputFormat
 from tandemctl.engine.rows import Row
-from tandemctl.errors import ConflictError, TandemctlError, UsageError
+from tandemctl.errors import ConflictError, EngineLiveError, TandemctlError, UsageError
 from tandemctl.stores.action_intent import PendingJournal, recover_pending
-from tandemctl.stores.base import ChangeConflict, Store, StoreWriter
+from tandemctl.stores.base import ChangeConflict, PartialApply, RowFailure, Store, StoreWriter
 
 PlanRows = Callable[[list[Row], frozenset[str] | None], Plan]
 Confirm = Callable[[ActionOutcome], bool]
@@ -59,14 +61,16 @@ def execute(inv: Invocation, ex: Execution, *, interactive: bool, confirm: Confi
     plan = write_planned(store, lambda rows: ex.plan_rows(rows, pinned),
                          lambda planned: ex.journal_entry(operation_id, planned), lock_timeout=inv.lock_timeout)
     applied = bool(plan.changed)
-    return ActionOutcome(ex.command, ex.action, plan, applied=applied, operation_id=operation_id if applied else None)
+    journaled = applied or bool(plan.of(Outcome.UNKNOWN))
+    return ActionOutcome(ex.command, ex.action, plan, applied=applied,
+                         operation_id=operation_id if journaled else None)
 
 
 def write_planned(store: Store, plan_rows: Callable[[list[Row]], Plan],
                   journal_entry: Callable[[Plan], dict[str, object]], *, lock_timeout: float) -> Plan:
     """Under the store's lock: finish an interrupted action, plan from a fresh read, write the journal
     intent, apply the plan's compare-and-sets (re-planning when a row moved on), then journal."""
-    with store.writer(lock_timeout) as writer:
+    with _writer(store, lock_timeout) as writer:
         pending = PendingJournal(writer.intent_anchor, store.journal_file)
         recover_pending(writer.intent_anchor, writer.dead_letters)
         for _ in range(MAX_REPLANS):
@@ -75,18 +79,37 @@ def write_planned(store: Store, plan_rows: Callable[[list[Row]], Plan],
                 pending.discard()
                 return plan
             pending.write(journal_entry(plan))  # the journal line, durable before the store write
+            failures: list[RowFailure] = []
             try:
-                writer.apply(plan.row_changes())
+                written = writer.apply(plan.row_changes())
             except ChangeConflict:
                 continue
+            except PartialApply as partial:  # a store that cannot write all rows at once (the live engine)
+                written, failures = partial.written, partial.failures
             except TandemctlError:
                 _settle_intent(pending, writer)
                 raise
-            pending.commit(journal_entry(plan))
+            plan = plan.settle(written, failures)
+            if plan.changed or plan.of(Outcome.UNKNOWN):
+                pending.commit(journal_entry(plan))
+            else:
+                pending.discard()
             return plan
         _settle_intent(pending, writer)
     raise ConflictError(f"{store.info.location}: the selected rows kept changing while tandemctl tried to write "
                         f"them ({MAX_REPLANS} attempts); nothing was written")
+
+
+@contextmanager
+def _writer(store: Store, lock_timeout: float) -> Iterator[StoreWriter]:
+    """The store's writer; when a running engine holds the store, the one place that says --live exists."""
+    with ExitStack() as stack:
+        try:
+            writer = stack.enter_context(store.writer(lock_timeout))
+        except EngineLiveError as exc:
+            raise EngineLiveError(f"{exc.message}; to act while the engine runs, go through its HTTP API: "
+                                  "tandemctl --live ...", **exc.details) from None
+        yield writer
 
 
 def _settle_intent(pending: PendingJournal, writer: StoreWriter) -> None:

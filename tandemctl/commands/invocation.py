@@ -3,8 +3,8 @@
 import os
 import re
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from tandemctl.commands.config import load_file_settings, login_user, parse_tena
 from tandemctl.commands.durations import parse_duration_ms
 from tandemctl.commands.options import RootOptions as RootOptions
 from tandemctl.commands.options import SelectorOptions as SelectorOptions
-from tandemctl.constants import DEFAULT_LIMIT, DEFAULT_TENANT, ENV_NOW_MS, OutputFormat
+from tandemctl.constants import DEFAULT_LIMIT, DEFAULT_TENANT, ENV_ENGINE_URL, ENV_MODE, ENV_NOW_MS, OutputFormat
 from tandemctl.engine.dispositions import tenant_label
 from tandemctl.engine.query import DeadLetterQuery
 from tandemctl.errors import UsageError
@@ -40,6 +40,8 @@ class Invocation:
     env: Mapping[str, str] = field(repr=False)
     selection: StoreSelection = field(default_factory=StoreSelection)
 
+    announce: Callable[[str], None] | None = field(default=None, repr=False, compare=False)  # -v lines
+
     def store(self) -> Store:
         """The store this invocation reads and writes (the storage seam), opened once."""
         return self._store
@@ -47,7 +49,15 @@ class Invocation:
     @cached_property
     def _store(self) -> Store:
         # Detection (and a database connection) happens once per invocation.
-        return open_store(self.paths, self.env, self.selection)
+        store = open_store(self.paths, self.env, self.selection)
+        if self.verbose and self.announce is not None:
+            info = store.info
+            self.announce(f"store: {info.kind} {info.location} ({info.why})")
+        return store
+
+    def with_max_rps(self, max_rps: float | None) -> "Invocation":
+        """This invocation with a rate limit for the store's writes (before the store is opened)."""
+        return replace(self, selection=replace(self.selection, max_rps=max_rps))
 
 
 def _first_set(*values: float | None) -> float:
@@ -64,7 +74,8 @@ def read_now_ms(env: Mapping[str, str]) -> int:
     return time.time_ns() // 1_000_000
 
 
-def resolve(options: RootOptions, env: Mapping[str, str] | None = None) -> Invocation:
+def resolve(options: RootOptions, env: Mapping[str, str] | None = None, *,
+            announce: Callable[[str], None] | None = None) -> Invocation:
     env = dict(os.environ) if env is None else env
     settings = load_file_settings(Path(options.config) if options.config else None, env)
     state_dir = options.state_dir if options.state_dir is not None else settings.state_dir
@@ -75,19 +86,36 @@ def resolve(options: RootOptions, env: Mapping[str, str] | None = None) -> Invoc
     if options.all_tenants and options.tenant:
         raise UsageError("--tenant and --all-tenants cannot be used together")
     tenant = None if options.all_tenants else parse_tenant(tenant_text or DEFAULT_TENANT)
+    live_why = _live_why(options, env, settings.mode)
+    # Flags > environment > config: TANDEM_ENGINE_URL (read in remote/endpoint.py) beats config `engine_url`.
+    config_url = None if env.get(ENV_ENGINE_URL, "").strip() else settings.engine_url
+    engine_url = options.engine_url or config_url
+    url_source = "--engine-url" if options.engine_url else "config engine_url" if config_url else ""
     return Invocation(
         paths=paths, tenant=tenant, tenant_explicit=tenant_text is not None and not options.all_tenants,
         output=options.output or settings.output or OutputFormat.TABLE,
         actor=(options.actor or settings.actor or login_user(env)).strip() or "operator",
-        now_ms=read_now_ms(env), verbose=options.verbose, quiet=options.quiet,
+        now_ms=read_now_ms(env), verbose=options.verbose, quiet=options.quiet, announce=announce,
         lock_timeout=_first_set(options.lock_timeout, settings.lock_timeout, DEFAULT_LOCK_TIMEOUT),
-        engine_url=options.engine_url or settings.engine_url, argv=options.argv, env=env,
+        engine_url=engine_url, argv=options.argv, env=env,
         selection=StoreSelection(
             storage_backend=options.storage_backend, postgres_url=options.postgres_url,
-            live=options.live or settings.mode == "live",
-            engine_url=options.engine_url or settings.engine_url, api_token_file=options.api_token_file,
+            live=bool(live_why), live_why=live_why,
+            engine_url=engine_url, api_token_file=options.api_token_file, engine_url_source=url_source,
         ),
     )
+
+
+def _live_why(options: RootOptions, env: Mapping[str, str], config_mode: str | None) -> str:
+    """Which setting chose live mode ("" = offline): --live, else TANDEMCTL_MODE, else config `mode`."""
+    if options.live:
+        return "--live"
+    mode = env.get(ENV_MODE, "").strip().lower()
+    if mode not in ("", "live", "offline"):
+        raise UsageError(f"{ENV_MODE}={mode!r}: expected live or offline")
+    if mode:
+        return f"{ENV_MODE}=live" if mode == "live" else ""
+    return 'config mode = "live"' if config_mode == "live" else ""
 
 
 def build_query(inv: Invocation, sel: SelectorOptions, *, after_id: str | None = None,

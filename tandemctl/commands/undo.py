@@ -29,12 +29,14 @@ class UndoArgs:
     reason: str | None = None
     dry_run: bool = False
     yes: bool = False
+    max_rps: float | None = None  # live mode: requests per second at most
 
 
 def perform_undo(inv: Invocation, args: UndoArgs, *, interactive: bool, confirm: Confirm) -> ActionOutcome:
     """Revert one operation; unknown ids are NotFoundError (exit 3). Confirms like a bulk action."""
     if args.reason is not None and not args.reason.strip():
         raise UsageError("--reason must not be blank")
+    inv = inv.with_max_rps(args.max_rps)
     journal = inv.store().journal_file
     entry = history.find_operation(journal_file.read_entries(journal), args.operation_id, path=journal)
     journaled = [row for row in entry["rows"] if isinstance(row, dict)]

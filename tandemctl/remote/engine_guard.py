@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
-from tandemctl.constants import ENV_ENGINE_PORT, ENV_ENGINE_URL
-from tandemctl.errors import EngineLiveError, UsageError
+from tandemctl.errors import EngineLiveError
 from tandemctl.fs import locks
+from tandemctl.remote.endpoint import check_url
+from tandemctl.remote.endpoint import engine_url as engine_url
 
-DEFAULT_ENGINE_PORT: Final = 39731
 HEALTH_PATH: Final = "/global/health"
 PROBE_TIMEOUT_S: Final = 1.0
 _WHY: Final = (
@@ -24,17 +24,6 @@ _WHY: Final = (
     "audit chain in memory, so an offline sweep now would be overwritten or fork the ledger. "
     "Let the engine do it, or stop the engine and sweep again"
 )
-
-
-def engine_url(env: Mapping[str, str], override: str | None = None) -> str:
-    """--engine-url, else TANDEM_ENGINE_URL, else http://127.0.0.1:$TANDEM_ENGINE_PORT (39731)."""
-    for candidate in (override, env.get(ENV_ENGINE_URL)):
-        if candidate and candidate.strip():
-            return candidate.strip().rstrip("/")
-    port_text = env.get(ENV_ENGINE_PORT, "").strip() or str(DEFAULT_ENGINE_PORT)
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise UsageError(f"{ENV_ENGINE_PORT}={port_text!r} is not a TCP port number")
-    return f"http://127.0.0.1:{int(port_text)}"
 
 
 def detect_live_engine(engine_lock_file: Path, engine_url_override: str | None, env: Mapping[str, str],
@@ -57,21 +46,16 @@ def check_engine_idle(engine_lock_file: Path, engine_url: str | None, env: Mappi
 
 def probe_health(url: str, *, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
     """What the health endpoint showed (e.g. "answered HTTP 200"), or None when nothing listens."""
+    hostname, port = check_url(url)
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"engine URL {url!r} must look like http://host:port")
-    try:
-        port = parts.port
-    except ValueError:
-        raise UsageError(f"engine URL {url!r} has an invalid port") from None
     connection: http.client.HTTPConnection
     if parts.scheme == "https":
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE  # liveness only: no data is sent or trusted
-        connection = http.client.HTTPSConnection(parts.hostname, port, timeout=timeout_s, context=context)
+        connection = http.client.HTTPSConnection(hostname, port, timeout=timeout_s, context=context)
     else:
-        connection = http.client.HTTPConnection(parts.hostname, port, timeout=timeout_s)
+        connection = http.client.HTTPConnection(hostname, port, timeout=timeout_s)
     try:
         return _ask(connection, parts.path.rstrip("/") + HEALTH_PATH)
     finally:

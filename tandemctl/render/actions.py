@@ -53,6 +53,9 @@ def action_data(outcome: ActionOutcome) -> Row:
         "refused": [{"dead_letter_id": r.dead_letter_id, "status": r.status, "reason": r.reason}
                     for r in plan.of(Outcome.REFUSED)],
         "not_found": list(plan.not_found),
+        # Only a live engine can leave an outcome unknown, so the key appears only when it has rows.
+        **({"unknown": [{"dead_letter_id": r.dead_letter_id, "status": r.status, "reason": r.reason}
+                        for r in plan.of(Outcome.UNKNOWN)]} if plan.of(Outcome.UNKNOWN) else {}),
     }
 
 
@@ -92,6 +95,8 @@ def summary(outcome: ActionOutcome) -> str:
               f"{len(plan.of(Outcome.UNCHANGED))} unchanged", f"{len(plan.of(Outcome.REFUSED))} refused"]
     if plan.not_found:
         counts.append(f"{len(plan.not_found)} not found")
+    if plan.of(Outcome.UNKNOWN):
+        counts.append(f"{len(plan.of(Outcome.UNKNOWN))} unknown (sent, no answer: see each row)")
     text = f"{outcome.action}: " + ", ".join(counts)
     if outcome.dry_run:
         return text + "; dry run, nothing written"
@@ -118,7 +123,7 @@ def _table_row(result: RowResult, *, dry_run: bool) -> tuple[Text, Text, Text, T
     elif result.outcome is Outcome.UNCHANGED:
         to, label, detail = status, "unchanged", f"already {status}"
     else:
-        to, label, detail = "-", "refused", result.reason or ""
+        to, label, detail = "-", result.outcome.value, result.reason or ""
     return (Text(inert(result.dead_letter_id)), Text(status, style=STATUS_STYLES.get(status, "")),
             Text(to, style=STATUS_STYLES.get(to, "")), Text(label), Text(inert(detail)))
 

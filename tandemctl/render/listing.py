@@ -16,8 +16,12 @@ from tandemctl.render.text import age, inert
 
 
 def emit_list(outcome: ListOutcome, *, fmt: OutputFormat, command: str, quiet: bool = False) -> None:
+    for note in outcome.notes:  # how far to trust the answer matters even with -q
+        message(note, style="yellow")
     if fmt is OutputFormat.JSON:
         extra: dict[str, Any] = {"next": outcome.next_cursor} if outcome.next_cursor else {}
+        if outcome.notes:
+            extra["notes"] = list(outcome.notes)
         emit_envelope(envelope(command, ok=True, exit_code=0, data=outcome.rows, **extra))
     elif fmt is OutputFormat.JSONL:
         emit_jsonl(outcome.rows)

@@ -22,6 +22,28 @@ class StoreInfo:
     why: str
     engine_holds: bool | None = None  # None: cannot be told
     notes: tuple[str, ...] = ()
+    # What this store cannot do, consulted by the use cases (so no command asks which store it is):
+    unsupported_actions: tuple[tuple[str, str], ...] = ()  # (action, why not and what to do instead)
+    resets_retry_budget: bool = True  # False: a retried row keeps its spent dispatcher budget
+
+
+@dataclass(frozen=True)
+class RowFailure:
+    """A change a non-atomic store (the live engine) could not confirm: `kind` is "refused",
+    "not_found" or "unknown" (sent, but no answer came back; `reason` says what a re-read found)."""
+
+    key: str
+    kind: str
+    reason: str
+
+
+class PartialApply(Exception):
+    """Some changes were written (`written`, as the store now holds them) and some were not."""
+
+    def __init__(self, written: Sequence[RowChange], failures: Sequence[RowFailure]) -> None:
+        super().__init__(", ".join(f"{f.key}: {f.kind}" for f in failures))
+        self.written = list(written)
+        self.failures = list(failures)
 
 
 class ChangeConflict(Exception):
@@ -41,6 +63,9 @@ class StoreSelection:
     live: bool = False  # --live or `mode = "live"`: act through the running engine's HTTP API
     engine_url: str | None = None  # --engine-url / TANDEM_ENGINE_URL / config `engine_url`
     api_token_file: str | None = None  # --api-token-file
+    live_why: str = ""  # which setting chose live mode, e.g. "--live"
+    engine_url_source: str = ""  # which setting gave `engine_url`, e.g. "--engine-url"
+    max_rps: float | None = None  # live writes: at most this many requests per second (--max-rps)
 
 
 @dataclass(frozen=True)
@@ -65,7 +90,8 @@ class StoreWriter(Protocol):
     def apply(self, changes: Sequence[RowChange], *, skip_conflicts: bool = False) -> list[RowChange]:
         """Write every change atomically, each a compare-and-set. A row that is not its `before`
         raises ChangeConflict (nothing written), or with `skip_conflicts` is left out. Returns the
-        changes written."""
+        changes written (their `after` as the store now holds it). A store that cannot write
+        atomically raises PartialApply with what it wrote and what it could not."""
         ...
 
 
@@ -102,4 +128,5 @@ class Store(Protocol):
     def verify_audit(self) -> AuditVerification: ...
 
 
-__all__ = ["ChangeConflict", "RowChange", "Store", "StoreInfo", "StoreSelection", "StoreWriter", "SweepArgs"]
+__all__ = ["ChangeConflict", "PartialApply", "RowChange", "RowFailure", "Store", "StoreInfo", "StoreSelection",
+           "StoreWriter", "SweepArgs"]

@@ -124,7 +124,8 @@ def version_tuple(version: str) -> tuple[int, ...]:
 
 @dataclass
 class RecordedRequest:
-    """One request as received: `headers` has lower-cased names (the last value of a repeated name)."""
+    """One request as received: `headers` has lower-cased names (the last value of a repeated name);
+    `at` is `time.monotonic()` when its headers were read."""
 
     method: str
     path: str
@@ -132,6 +133,7 @@ class RecordedRequest:
     headers: dict[str, str]
     body: bytes
     status: int | None = None  # the status replied, None when the connection was dropped
+    at: float = field(default_factory=time.monotonic)  # when it was received (for rate assertions)
 
 
 @dataclass
