@@ -151,3 +151,25 @@ def reopen_command(
     """
     sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)
     _act(ctx, "reopen", ids, sel, all_rows=all_rows, reason=reason, force=False, dry_run=dry_run, yes=yes)
+
+
+@dead_letters_app.command("show")
+def show_command(
+    ctx: typer.Context,
+    dead_letter_id: Annotated[str, typer.Argument(metavar="DEAD_LETTER_ID", help="The dead letter to show.")],
+) -> None:
+    """Everything needed to decide on one dead letter: its tool effect, outbox and compensation, its
+    run, the retry state, whether the dispatcher would act now (and if not why, with the next step),
+    the operator journal entries for it and the run's last runtime events.
+
+    Example: tandemctl --all-tenants dead-letters show dead-letter-effect-16fa91864a647bf7
+    """
+
+    def body(inv: "Invocation") -> int:
+        from tandemctl.commands.show import show_dead_letter
+        from tandemctl.render.show import emit_show
+
+        emit_show(show_dead_letter(inv, dead_letter_id), fmt=inv.output)
+        return 0
+
+    run_command(ctx, "dead-letters show", body)
