@@ -126,7 +126,7 @@ def _retry_pairs(o: ShowOutcome) -> Pairs:
         ("dispatches", f"{r.dispatch_count} of {r.max_dispatches}"),
         ("last dispatch", when(o.now_ms, r.last_dispatch_at_ms)),
         ("next eligible", when(o.now_ms, r.next_eligible_at_ms) if r.next_eligible_at_ms else "immediately"),
-        ("dispatcher", Text(("acts now: " if v.acts else "waits: ") + v.explanation,
+        ("dispatcher", Text(("acts now: " if v.acts else "does not act: ") + v.explanation,
                             style="green" if v.acts else "yellow")),
         ("decision", v.decision),
         ("next step", v.next_step),
