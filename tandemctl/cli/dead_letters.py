@@ -173,3 +173,27 @@ def show_command(
         return 0
 
     run_command(ctx, "dead-letters show", body)
+
+
+@dead_letters_app.command("stats")
+def stats_command(
+    ctx: typer.Context,
+    by: Annotated[list[str] | None, typer.Option(
+        "--by", help="Break down by this field (repeatable): status, tenant, tool, source_type, reason, run. "
+        "Default: all but run.")] = None,
+    top: Annotated[int, typer.Option("--top", help="Show the N largest groups of each breakdown; 0 = all.")] = 10,
+) -> None:
+    """Counts by status, tenant, tool, source type and normalised reason, the age of open dead
+    letters as a histogram, the oldest open one, retries in flight and exhaustions in the last 24 h.
+
+    Example: tandemctl --all-tenants dead-letters stats --by tool --by reason --top 5
+    """
+
+    def body(inv: "Invocation") -> int:
+        from tandemctl.commands.stats import dead_letter_stats
+        from tandemctl.render.stats import emit_stats
+
+        emit_stats(dead_letter_stats(inv, by=by or [], top=top), fmt=inv.output)
+        return 0
+
+    run_command(ctx, "dead-letters stats", body)
