@@ -38,6 +38,7 @@ class Invocation:
     argv: tuple[str, ...]
     env: Mapping[str, str] = field(repr=False)
     selection: StoreSelection = field(default_factory=StoreSelection)
+    options: RootOptions = field(default_factory=RootOptions)  # as given, for `config show` and `doctor`
 
     def store(self) -> Store:
         """The store this invocation reads and writes (the storage seam), opened once."""
@@ -86,6 +87,7 @@ def resolve(options: RootOptions, env: Mapping[str, str] | None = None) -> Invoc
             live=options.live or settings.mode == "live",
             engine_url=options.engine_url or settings.engine_url, api_token_file=options.api_token_file,
         ),
+        options=options,
     )
 
 
