@@ -36,6 +36,7 @@ app.command("undo", epilog=EXIT_CODE_HELP)(journal.undo_command)
 app.command("sweep")(sweep.sweep_command)
 app.add_typer(sweep.audit_app, name="audit")
 app.add_typer(config.config_app, name="config")
+app.command("doctor")(sweep.doctor_command)
 
 
 def _version(value: bool) -> None:

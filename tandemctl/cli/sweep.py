@@ -94,3 +94,27 @@ def audit_verify_command(ctx: typer.Context) -> None:
         return emit_audit(audit_verify(inv), fmt=inv.output)
 
     run_command(ctx, "audit verify", body)
+
+
+def doctor_command(
+    ctx: typer.Context,
+    stale_after: Annotated[str, typer.Option(
+        "--stale-after", help="An open dead letter older than this is reported as stale.")] = "7d",
+) -> None:
+    """Check the installation and the state: resolved paths and where each came from, the store and
+    whether an engine is live (and how that was decided), the lock, whether every file parses, the
+    audit chain, counts, and what looks wrong (retry requests the dispatcher can never act on, stale
+    open rows, exhausted rows, a stale JSON store next to a database).
+
+    Exit 0 healthy, 1 warnings, 5 errors.
+
+    Example: tandemctl --state-dir /srv/tandem doctor
+    """
+
+    def body(inv: "Invocation") -> int:
+        from tandemctl.commands.doctor import run_doctor
+        from tandemctl.render.doctor import emit_doctor
+
+        return emit_doctor(run_doctor(inv, stale_after=stale_after), fmt=inv.output)
+
+    run_command(ctx, "doctor", body)
