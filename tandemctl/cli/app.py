@@ -37,6 +37,7 @@ app.command("sweep")(sweep.sweep_command)
 app.add_typer(sweep.audit_app, name="audit")
 app.add_typer(config.config_app, name="config")
 app.command("doctor")(sweep.doctor_command)
+app.command("metrics")(sweep.metrics_command)
 
 
 def _version(value: bool) -> None:

@@ -2,6 +2,7 @@
 
 import signal
 import threading
+import time
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,6 +12,7 @@ from tandemctl.cli.runner import run_command
 
 if TYPE_CHECKING:
     from tandemctl.commands.invocation import Invocation
+    from tandemctl.commands.sweep import SweepResult
 
 audit_app = typer.Typer(no_args_is_help=True, help="The protected audit ledger.")
 
@@ -29,6 +31,31 @@ class _StopFlag:
         signal.signal(signal.SIGTERM, self.handle)
 
 
+class _Timer:
+    """Times each sweep (the clock is read here, in the CLI) and writes its metrics file."""
+
+    def __init__(self, inv: "Invocation", metrics_file: str | None) -> None:
+        self.inv, self.metrics_file, self.began = inv, metrics_file, 0.0
+
+    def start(self) -> int:
+        from tandemctl.commands.invocation import read_now_ms
+
+        self.began = time.perf_counter()
+        return read_now_ms(self.inv.env)
+
+    def done(self, result: "SweepResult") -> None:
+        if self.metrics_file is None:
+            return
+        from pathlib import Path
+
+        from tandemctl.commands.invocation import read_now_ms
+        from tandemctl.commands.metrics import sweep_registry, write_textfile
+
+        registry = sweep_registry(result, finished_ms=read_now_ms(self.inv.env),
+                                  duration_s=time.perf_counter() - self.began)
+        write_textfile(Path(self.metrics_file), registry)
+
+
 def sweep_command(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="Run one sweep and exit.")] = False,
@@ -43,6 +70,9 @@ def sweep_command(
                                                    "$TANDEM_ENGINE_PORT, port 39731).")] = None,
     skip_if_engine_live: Annotated[bool, typer.Option("--skip-if-engine-live", help="Exit 0 with a note "
                                                       "instead of 4 when an engine is live (for cron).")] = False,
+    metrics_file: Annotated[str | None, typer.Option(
+        "--metrics-file", help="After each sweep, atomically write its Prometheus metrics to this file "
+        "(node_exporter textfile collector; name it *.prom).")] = None,
 ) -> None:
     """Run the engine's dead-letter retry dispatcher against the files (engine stopped).
 
@@ -62,17 +92,22 @@ def sweep_command(
         request = SweepRequest(dry_run=dry_run, max_dispatches=max_dispatches,
                                lock_timeout=inv.lock_timeout if lock_timeout is None else lock_timeout,
                                engine_url=engine_url, skip_if_engine_live=skip_if_engine_live)
+        timer = _Timer(inv, metrics_file)
         if once:
-            emit_sweep(sweep_once(inv, request, now_ms=inv.now_ms), fmt=inv.output, now_ms=inv.now_ms, loop=False,
-                       quiet=inv.quiet)
+            timer.start()
+            result = sweep_once(inv, request, now_ms=inv.now_ms)
+            timer.done(result)
+            emit_sweep(result, fmt=inv.output, now_ms=inv.now_ms, loop=False, quiet=inv.quiet)
             return 0
         period_s = parse_duration_ms(interval, option="--interval") / 1000
         stop = _StopFlag()
         stop.install()
-        sweep_loop(inv, request, clock=lambda: read_now_ms(inv.env),
-                   wait=lambda: not stop.event.wait(period_s),
-                   report=lambda result: emit_sweep(result, fmt=inv.output, now_ms=read_now_ms(inv.env), loop=True,
-                                                    quiet=inv.quiet))
+
+        def report(result: "SweepResult") -> None:
+            timer.done(result)
+            emit_sweep(result, fmt=inv.output, now_ms=read_now_ms(inv.env), loop=True, quiet=inv.quiet)
+
+        sweep_loop(inv, request, clock=timer.start, wait=lambda: not stop.event.wait(period_s), report=report)
         return 0
 
     run_command(ctx, "sweep", body)
@@ -118,3 +153,27 @@ def doctor_command(
         return emit_doctor(run_doctor(inv, stale_after=stale_after), fmt=inv.output)
 
     run_command(ctx, "doctor", body)
+
+
+def metrics_command(
+    ctx: typer.Context,
+    textfile: Annotated[str | None, typer.Option(
+        "--textfile", help="Atomically write the metrics to this file (node_exporter textfile collector; "
+        "name it *.prom) instead of stdout.")] = None,
+) -> None:
+    """Prometheus text exposition of the dead letters in scope: counts by status and tenant, the
+    oldest open age, retries in flight, exhausted rows (all and in the last 24 h).
+
+    Use --all-tenants for every tenant. The last sweep's metrics come from `sweep --metrics-file`.
+
+    Example: tandemctl --all-tenants metrics --textfile /var/lib/node_exporter/textfile/tandemctl.prom
+    """
+
+    def body(inv: "Invocation") -> int:
+        from tandemctl.commands.metrics import dead_letter_metrics
+        from tandemctl.render.metrics import emit_metrics
+
+        emit_metrics(dead_letter_metrics(inv, textfile=textfile), quiet=inv.quiet)
+        return 0
+
+    run_command(ctx, "metrics", body)
