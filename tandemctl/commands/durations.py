@@ -30,7 +30,13 @@ def relative(now_ms: int, then_ms: int) -> str:
     delta = (then_ms - now_ms) // 1000
     if delta == 0:
         return "now"
-    seconds = abs(delta)
+    text = duration_text(abs(delta) * 1000)
+    return f"in {text}" if delta > 0 else f"{text} ago"
+
+
+def duration_text(ms: int) -> str:
+    """`40d`, `1h30m`, `45s`: a duration in its largest two units."""
+    seconds = ms // 1000
     parts: list[str] = []
     for size, unit in ((86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")):
         if seconds >= size or (size == 1 and not parts):
@@ -38,5 +44,4 @@ def relative(now_ms: int, then_ms: int) -> str:
             seconds %= size
         if len(parts) == 2:
             break
-    text = "".join(parts)
-    return f"in {text}" if delta > 0 else f"{text} ago"
+    return "".join(parts)
