@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from tandemctl import __version__
-from tandemctl.cli import check, config, dead_letters, journal, sweep
+from tandemctl.cli import check, config, dead_letters, journal, runs, sweep
 from tandemctl.commands.options import RootOptions
 from tandemctl.constants import (
     ENV_ACTOR,
@@ -39,6 +39,8 @@ app.add_typer(config.config_app, name="config")
 app.command("doctor")(sweep.doctor_command)
 app.command("metrics")(sweep.metrics_command)
 app.command("check")(check.check_command)
+app.add_typer(runs.runs_app, name="runs")
+app.add_typer(runs.events_app, name="events")
 
 
 def _version(value: bool) -> None:
