@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tandemctl.cli.complete import complete_dead_letter_id
 from tandemctl.cli.params import ActiveOpt, OlderOpt, ReasonOpt, RunOpt, SinceOpt, SourceOpt, StatusOpt, selectors
 from tandemctl.cli.runner import run_command
 from tandemctl.commands.options import SelectorOptions
@@ -48,7 +49,7 @@ def list_command(
 # Core and rendering modules are imported inside the command bodies (fast --help and completion).
 
 IdsArg = Annotated[list[str] | None, typer.Argument(
-    metavar="DEAD_LETTER_ID", show_default=False,
+    metavar="DEAD_LETTER_ID", show_default=False, autocompletion=complete_dead_letter_id,
     help="Act on these dead letters. Or select them with the filter flags instead, never both.")]
 AllOpt = Annotated[bool, typer.Option(
     "--all", help="Act on every dead letter in scope (needed when no filter is given).")]
@@ -156,7 +157,8 @@ def reopen_command(
 @dead_letters_app.command("show")
 def show_command(
     ctx: typer.Context,
-    dead_letter_id: Annotated[str, typer.Argument(metavar="DEAD_LETTER_ID", help="The dead letter to show.")],
+    dead_letter_id: Annotated[str, typer.Argument(metavar="DEAD_LETTER_ID", help="The dead letter to show.",
+                                                  autocompletion=complete_dead_letter_id)],
 ) -> None:
     """Everything needed to decide on one dead letter: its tool effect, outbox and compensation, its
     run, the retry state, whether the dispatcher would act now (and if not why, with the next step),

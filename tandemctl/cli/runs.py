@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tandemctl.cli.complete import complete_run_id
 from tandemctl.cli.runner import run_command
 from tandemctl.errors import EXIT_CODE_HELP
 
@@ -22,7 +23,8 @@ events_app = typer.Typer(no_args_is_help=True, help="The engine's runtime events
 @runs_app.command("show")
 def runs_show_command(
     ctx: typer.Context,
-    run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="The automation run to show.")],
+    run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="The automation run to show.",
+                                          autocompletion=complete_run_id)],
 ) -> None:
     """A run as the engine sees it (hot file, else its history shard): status, nodes, last failure,
     its dead letters, the dispatcher's requeue history, its last lifecycle and runtime events.
@@ -55,7 +57,8 @@ class _Stop:
 @events_app.command("tail")
 def events_tail_command(
     ctx: typer.Context,
-    run: Annotated[str | None, typer.Option("--run", help="Only the events of this run id.")] = None,
+    run: Annotated[str | None, typer.Option("--run", help="Only the events of this run id.",
+                                            autocompletion=complete_run_id)] = None,
     event_type: Annotated[str | None, typer.Option(
         "--type", help="Only this event type; a glob such as 'automation_v2.run.*' works.")] = None,
     lines: Annotated[int, typer.Option("-n", "--lines", help="How many of the last events; 0 = all.")] = 20,
