@@ -1,6 +1,7 @@
 """`dead-letters list|retry|park|resolve|reopen`: thin adapters that parse options, make one use-case
 call and hand its outcome to the renderer."""
 
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -15,6 +16,11 @@ from tandemctl.errors import EXIT_CODE_HELP
 if TYPE_CHECKING:
     from tandemctl.commands.invocation import Invocation
 
+class TimeFormat(StrEnum):
+    RELATIVE = "relative"
+    ABSOLUTE = "absolute"
+
+
 dead_letters_app = typer.Typer(no_args_is_help=True, help="List and act on dead letters.", epilog=EXIT_CODE_HELP)
 
 
@@ -27,21 +33,41 @@ def list_command(
     before_created_at_ms: Annotated[int | None, typer.Option(
         "--before-created-at-ms", min=0, help="Cursor: only rows created before this time.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="Page size; 0 = all.")] = DEFAULT_LIMIT,
+    needs_attention: Annotated[bool, typer.Option(
+        "--needs-attention", help="Only rows that need a person: open, retry_requested or retrying, and not "
+        "superseded by a success (= those --status values with --active-only).")] = False,
+    exclude_status: Annotated[list[str] | None, typer.Option(
+        "--exclude-status", help="Leave out this status (repeatable); `--status '!resolved'` does the same.")] = None,
+    wide: Annotated[bool, typer.Option(
+        "--wide", help="Triage columns plus run, disposition actor and disposition reason.")] = False,
+    time_format: Annotated[TimeFormat | None, typer.Option(
+        "--time", help="Times in the triage columns: relative (default) or absolute (UTC).")] = None,
 ) -> None:
     """List dead letters, newest update first, with the engine's filter and cursor rules.
 
+    --needs-attention, --wide or --time show the triage columns: tool, dispatch count, next retry
+    and last change (with --wide also run, disposition actor and reason).
+
     Example: tandemctl --all-tenants dead-letters list --status retry_requested -o json
     """
-    sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)
 
     def body(inv: "Invocation") -> int:
         from tandemctl.commands.invocation import build_query
         from tandemctl.commands.list_dead_letters import run_list
+        from tandemctl.commands.list_view import select_statuses
+        from tandemctl.constants import OutputFormat
         from tandemctl.render import listing
+        from tandemctl.render.list_view import emit_triage_table
 
+        statuses = select_statuses(status or [], exclude=exclude_status or [], needs_attention=needs_attention)
+        sel = selectors(list(statuses), run, source_type, active_only or needs_attention, since, older_than,
+                        reason_match)
         query = build_query(inv, sel, after_id=after_id, before_created_at_ms=before_created_at_ms, limit=limit)
-        listing.emit_list(run_list(inv.store(), query, now_ms=inv.now_ms), fmt=inv.output,
-                         command="dead-letters list", quiet=inv.quiet)
+        outcome = run_list(inv.store(), query, now_ms=inv.now_ms)
+        if inv.output is OutputFormat.TABLE and (needs_attention or wide or time_format is not None):
+            emit_triage_table(outcome, wide=wide, absolute=time_format is TimeFormat.ABSOLUTE, quiet=inv.quiet)
+        else:
+            listing.emit_list(outcome, fmt=inv.output, command="dead-letters list", quiet=inv.quiet)
         return 0
 
     run_command(ctx, "dead-letters list", body)
