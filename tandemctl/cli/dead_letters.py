@@ -15,6 +15,7 @@ from tandemctl.errors import EXIT_CODE_HELP
 
 if TYPE_CHECKING:
     from tandemctl.commands.invocation import Invocation
+    from tandemctl.commands.watch import Query
 
 class TimeFormat(StrEnum):
     RELATIVE = "relative"
@@ -42,6 +43,10 @@ def list_command(
         "--wide", help="Triage columns plus run, disposition actor and disposition reason.")] = False,
     time_format: Annotated[TimeFormat | None, typer.Option(
         "--time", help="Times in the triage columns: relative (default) or absolute (UTC).")] = None,
+    watch: Annotated[bool, typer.Option(
+        "--watch", "-w", help="Keep the list up to date until Ctrl-C (exit 0): a live table on a terminal, "
+        "JSON Lines of what changed when piped.")] = False,
+    interval: Annotated[str, typer.Option("--interval", help="How often --watch re-reads the store.")] = "2s",
 ) -> None:
     """List dead letters, newest update first, with the engine's filter and cursor rules.
 
@@ -63,6 +68,8 @@ def list_command(
         sel = selectors(list(statuses), run, source_type, active_only or needs_attention, since, older_than,
                         reason_match)
         query = build_query(inv, sel, after_id=after_id, before_created_at_ms=before_created_at_ms, limit=limit)
+        if watch:
+            return _watch(inv, query, wide=wide, absolute=time_format is TimeFormat.ABSOLUTE, interval=interval)
         outcome = run_list(inv.store(), query, now_ms=inv.now_ms)
         if inv.output is OutputFormat.TABLE and (needs_attention or wide or time_format is not None):
             emit_triage_table(outcome, wide=wide, absolute=time_format is TimeFormat.ABSOLUTE, quiet=inv.quiet)
@@ -71,6 +78,26 @@ def list_command(
         return 0
 
     run_command(ctx, "dead-letters list", body)
+
+
+def _watch(inv: "Invocation", query: "Query", *, wide: bool, absolute: bool, interval: str) -> int:
+    import signal
+    import threading
+
+    from tandemctl.commands.durations import parse_duration_ms
+    from tandemctl.commands.invocation import read_now_ms
+    from tandemctl.commands.watch import watch
+    from tandemctl.render.watch import watch_view
+
+    period_ms = parse_duration_ms(interval, option="--interval")
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # stop between two reads, cleanly, exit 0
+        signal.signal(signum, lambda *_: stop.set())
+    with watch_view(fmt=inv.output, wide=wide, absolute=absolute, interval_ms=period_ms) as show:
+        watch(inv.store(), query, clock=lambda: read_now_ms(inv.env), show=show,
+              wait=lambda: not stop.wait(period_ms / 1000))
+    return 0
+
 
 # Core and rendering modules are imported inside the command bodies (fast --help and completion).
 

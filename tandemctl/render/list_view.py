@@ -88,12 +88,26 @@ def _fit(columns: list[Column], fixed: dict[str, int], width: int) -> list[Colum
 
 
 def emit_triage_table(outcome: ListOutcome, *, wide: bool, absolute: bool, quiet: bool) -> None:
-    clock = Clock(outcome.now_ms, absolute)
     console = stdout_console()
+    if outcome.rows:
+        console.print(triage_table(outcome, wide=wide, absolute=absolute, width=console.width))
+    if quiet:
+        return
+    summary = f"{len(outcome.rows)} dead letter(s)"
+    cursor = outcome.next_cursor
+    if cursor:
+        summary += f"; more remain: --after-id {cursor['after_id']}"
+        if "before_created_at_ms" in cursor:
+            summary += f" --before-created-at-ms {cursor['before_created_at_ms']}"
+    message(summary, style="dim")
+
+
+def triage_table(outcome: ListOutcome, *, wide: bool, absolute: bool, width: int) -> Table:
+    clock = Clock(outcome.now_ms, absolute)
     candidates = [c for c in COLUMNS if wide or not c.wide_only]
     cells = {c.header: [inert(c.cell(row, clock)) for row in outcome.rows] for c in candidates}
     fixed = {c.header: max([len(c.header), *map(len, cells[c.header])]) for c in candidates}
-    columns = _fit(candidates, fixed, console.width)
+    columns = _fit(candidates, fixed, width)
     table = Table(box=None, pad_edge=False, header_style="bold", expand=True, padding=(0, 1, 0, 0))
     grid = [[cells[c.header][index] for c in columns] for index in range(len(outcome.rows))]
     for column in columns:
@@ -106,14 +120,4 @@ def emit_triage_table(outcome: ListOutcome, *, wide: bool, absolute: bool, quiet
         texts: list[Any] = [Text(cell) for cell in line]
         texts[1].stylize(STATUS_STYLES.get(str(row["status"]), ""))
         table.add_row(*texts)
-    if outcome.rows:
-        console.print(table)
-    if quiet:
-        return
-    summary = f"{len(outcome.rows)} dead letter(s)"
-    cursor = outcome.next_cursor
-    if cursor:
-        summary += f"; more remain: --after-id {cursor['after_id']}"
-        if "before_created_at_ms" in cursor:
-            summary += f" --before-created-at-ms {cursor['before_created_at_ms']}"
-    message(summary, style="dim")
+    return table
