@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from tandemctl import __version__
-from tandemctl.cli import check, config, dead_letters, journal, runs, sweep
+from tandemctl.cli import check, config, dead_letters, journal, monitor, runs, sweep
 from tandemctl.commands.options import RootOptions
 from tandemctl.constants import (
     ENV_ACTOR,
@@ -36,8 +36,8 @@ app.command("undo", epilog=EXIT_CODE_HELP)(journal.undo_command)
 app.command("sweep")(sweep.sweep_command)
 app.add_typer(sweep.audit_app, name="audit")
 app.add_typer(config.config_app, name="config")
-app.command("doctor")(sweep.doctor_command)
-app.command("metrics")(sweep.metrics_command)
+app.command("doctor")(monitor.doctor_command)
+app.command("metrics")(monitor.metrics_command)
 app.command("check")(check.check_command)
 app.add_typer(runs.runs_app, name="runs")
 app.add_typer(runs.events_app, name="events")

@@ -125,7 +125,8 @@ def _retry_pairs(o: ShowOutcome) -> Pairs:
     return [
         ("dispatches", f"{r.dispatch_count} of {r.max_dispatches}"),
         ("last dispatch", when(o.now_ms, r.last_dispatch_at_ms)),
-        ("next eligible", when(o.now_ms, r.next_eligible_at_ms) if r.next_eligible_at_ms else "immediately"),
+        ("next eligible", when(o.now_ms, r.next_eligible_at_ms) if r.next_eligible_at_ms
+         else "no backoff (not dispatched yet)"),
         ("dispatcher", Text(("acts now: " if v.acts else "does not act: ") + v.explanation,
                             style="green" if v.acts else "yellow")),
         ("decision", v.decision),
