@@ -222,9 +222,12 @@ def show_command(
 
     def body(inv: "Invocation") -> int:
         from tandemctl.commands.show import show_dead_letter
+        from tandemctl.render.progress import activity
         from tandemctl.render.show import emit_show
 
-        emit_show(show_dead_letter(inv, dead_letter_id), fmt=inv.output)
+        with activity("reading the state and planning a sweep…", quiet=inv.quiet):
+            outcome = show_dead_letter(inv, dead_letter_id)
+        emit_show(outcome, fmt=inv.output)
         return 0
 
     run_command(ctx, "dead-letters show", body)
@@ -246,9 +249,12 @@ def stats_command(
 
     def body(inv: "Invocation") -> int:
         from tandemctl.commands.stats import dead_letter_stats
+        from tandemctl.render.progress import activity
         from tandemctl.render.stats import emit_stats
 
-        emit_stats(dead_letter_stats(inv, by=by or [], top=top), fmt=inv.output)
+        with activity("counting dead letters…", quiet=inv.quiet):
+            outcome = dead_letter_stats(inv, by=by or [], top=top)
+        emit_stats(outcome, fmt=inv.output)
         return 0
 
     run_command(ctx, "dead-letters stats", body)

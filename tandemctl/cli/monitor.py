@@ -28,8 +28,11 @@ def doctor_command(
     def body(inv: "Invocation") -> int:
         from tandemctl.commands.doctor import run_doctor
         from tandemctl.render.doctor import emit_doctor
+        from tandemctl.render.progress import activity
 
-        return emit_doctor(run_doctor(inv, stale_after=stale_after), fmt=inv.output)
+        with activity("checking the state…", quiet=inv.quiet):
+            outcome = run_doctor(inv, stale_after=stale_after)
+        return emit_doctor(outcome, fmt=inv.output)
 
     run_command(ctx, "doctor", body)
 

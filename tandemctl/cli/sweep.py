@@ -94,8 +94,11 @@ def sweep_command(
                                engine_url=engine_url, skip_if_engine_live=skip_if_engine_live)
         timer = _Timer(inv, metrics_file)
         if once:
+            from tandemctl.render.progress import activity
+
             timer.start()
-            result = sweep_once(inv, request, now_ms=inv.now_ms)
+            with activity("sweeping…", quiet=inv.quiet):
+                result = sweep_once(inv, request, now_ms=inv.now_ms)
             timer.done(result)
             emit_sweep(result, fmt=inv.output, now_ms=inv.now_ms, loop=False, quiet=inv.quiet)
             return 0
@@ -129,4 +132,3 @@ def audit_verify_command(ctx: typer.Context) -> None:
         return emit_audit(audit_verify(inv), fmt=inv.output)
 
     run_command(ctx, "audit verify", body)
-
