@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from tandemctl import __version__
-from tandemctl.cli import dead_letters, journal, sweep
+from tandemctl.cli import check, config, dead_letters, journal, monitor, runs, sweep
 from tandemctl.commands.options import RootOptions
 from tandemctl.constants import (
     ENV_ACTOR,
@@ -35,6 +35,12 @@ app.command("history", epilog=EXIT_CODE_HELP)(journal.history_command)
 app.command("undo", epilog=EXIT_CODE_HELP)(journal.undo_command)
 app.command("sweep")(sweep.sweep_command)
 app.add_typer(sweep.audit_app, name="audit")
+app.add_typer(config.config_app, name="config")
+app.command("doctor")(monitor.doctor_command)
+app.command("metrics")(monitor.metrics_command)
+app.command("check")(check.check_command)
+app.add_typer(runs.runs_app, name="runs")
+app.add_typer(runs.events_app, name="events")
 
 
 def _version(value: bool) -> None:
@@ -82,8 +88,19 @@ def root(
         state_dir=state_dir, reliability_file=reliability_file, tenant=tenant, all_tenants=all_tenants,
         output=output, actor=actor, config=config, lock_timeout=lock_timeout, verbose=verbose, quiet=quiet,
         storage_backend=storage_backend, postgres_url=postgres_url, live=live, engine_url=engine_url,
-        api_token_file=api_token_file, argv=tuple(sys.argv[1:]),
+        api_token_file=api_token_file, argv=tuple(sys.argv[1:]), sources=_sources(ctx),
     )
+
+
+def _sources(ctx: typer.Context) -> tuple[tuple[str, str], ...]:
+    """Which global options were given, and whether on the command line or through their env var."""
+    found = []
+    for name in ctx.params:
+        source = ctx.get_parameter_source(name)
+        kind = getattr(source, "name", "")
+        if kind in ("COMMANDLINE", "ENVIRONMENT"):
+            found.append((name, "flag" if kind == "COMMANDLINE" else "env"))
+    return tuple(found)
 
 
 def main() -> None:

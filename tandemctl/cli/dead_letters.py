@@ -3,10 +3,12 @@ call and hand its outcome to the renderer."""
 
 import inspect
 from collections.abc import Callable
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from tandemctl.cli.complete import complete_dead_letter_id
 from tandemctl.cli.params import ActiveOpt, OlderOpt, ReasonOpt, RunOpt, SinceOpt, SourceOpt, StatusOpt, selectors
 from tandemctl.cli.runner import run_command
 from tandemctl.commands.options import SelectorOptions
@@ -15,6 +17,12 @@ from tandemctl.errors import EXIT_CODE_HELP
 
 if TYPE_CHECKING:
     from tandemctl.commands.invocation import Invocation
+    from tandemctl.commands.watch import Query
+
+class TimeFormat(StrEnum):
+    RELATIVE = "relative"
+    ABSOLUTE = "absolute"
+
 
 dead_letters_app = typer.Typer(no_args_is_help=True, help="List and act on dead letters.", epilog=EXIT_CODE_HELP)
 
@@ -28,6 +36,19 @@ def list_command(
     before_created_at_ms: Annotated[int | None, typer.Option(
         "--before-created-at-ms", min=0, help="Cursor: only rows created before this time.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="Page size; 0 = all.")] = DEFAULT_LIMIT,
+    needs_attention: Annotated[bool, typer.Option(
+        "--needs-attention", help="Only rows that need a person: open, retry_requested or retrying, and not "
+        "superseded by a success (= those --status values with --active-only).")] = False,
+    exclude_status: Annotated[list[str] | None, typer.Option(
+        "--exclude-status", help="Leave out this status (repeatable); `--status '!resolved'` does the same.")] = None,
+    wide: Annotated[bool, typer.Option(
+        "--wide", help="Triage columns plus run, disposition actor and disposition reason.")] = False,
+    time_format: Annotated[TimeFormat | None, typer.Option(
+        "--time", help="Times in the triage columns: relative (default) or absolute (UTC).")] = None,
+    watch: Annotated[bool, typer.Option(
+        "--watch", "-w", help="Keep the list up to date until Ctrl-C (exit 0): a live table on a terminal, "
+        "JSON Lines of what changed when piped.")] = False,
+    interval: Annotated[str, typer.Option("--interval", help="How often --watch re-reads the store.")] = "2s",
 ) -> None:
     """List dead letters, newest update first, with the engine's filter and cursor rules.
 
@@ -36,26 +57,59 @@ def list_command(
     --reason-match and the tenant are applied here after paging. A live engine answers an unreadable
     store with an empty list: an empty answer says so on stderr.
 
+    --needs-attention, --wide or --time show the triage columns: tool, dispatch count, next retry
+    and last change (with --wide also run, disposition actor and reason).
+
     Example: tandemctl --all-tenants dead-letters list --status retry_requested -o json
     """
-    sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)
 
     def body(inv: "Invocation") -> int:
         from tandemctl.commands.invocation import build_query
         from tandemctl.commands.list_dead_letters import run_list
+        from tandemctl.commands.list_view import select_statuses
+        from tandemctl.constants import OutputFormat
         from tandemctl.render import listing
+        from tandemctl.render.list_view import emit_triage_table
 
+        statuses = select_statuses(status or [], exclude=exclude_status or [], needs_attention=needs_attention)
+        sel = selectors(list(statuses), run, source_type, active_only or needs_attention, since, older_than,
+                        reason_match)
         query = build_query(inv, sel, after_id=after_id, before_created_at_ms=before_created_at_ms, limit=limit)
-        listing.emit_list(run_list(inv.store(), query, now_ms=inv.now_ms), fmt=inv.output,
-                         command="dead-letters list", quiet=inv.quiet)
+        if watch:
+            return _watch(inv, query, wide=wide, absolute=time_format is TimeFormat.ABSOLUTE, interval=interval)
+        outcome = run_list(inv.store(), query, now_ms=inv.now_ms)
+        if inv.output is OutputFormat.TABLE and (needs_attention or wide or time_format is not None):
+            emit_triage_table(outcome, wide=wide, absolute=time_format is TimeFormat.ABSOLUTE, quiet=inv.quiet)
+        else:
+            listing.emit_list(outcome, fmt=inv.output, command="dead-letters list", quiet=inv.quiet)
         return 0
 
     run_command(ctx, "dead-letters list", body)
 
+
+def _watch(inv: "Invocation", query: "Query", *, wide: bool, absolute: bool, interval: str) -> int:
+    import signal
+    import threading
+
+    from tandemctl.commands.durations import parse_duration_ms
+    from tandemctl.commands.invocation import read_now_ms
+    from tandemctl.commands.watch import watch
+    from tandemctl.render.watch import watch_view
+
+    period_ms = parse_duration_ms(interval, option="--interval")
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # stop between two reads, cleanly, exit 0
+        signal.signal(signum, lambda *_: stop.set())
+    with watch_view(fmt=inv.output, wide=wide, absolute=absolute, interval_ms=period_ms) as show:
+        watch(inv.store(), query, clock=lambda: read_now_ms(inv.env), show=show,
+              wait=lambda: not stop.wait(period_ms / 1000))
+    return 0
+
+
 # Core and rendering modules are imported inside the command bodies (fast --help and completion).
 
 IdsArg = Annotated[list[str] | None, typer.Argument(
-    metavar="DEAD_LETTER_ID", show_default=False,
+    metavar="DEAD_LETTER_ID", show_default=False, autocompletion=complete_dead_letter_id,
     help="Act on these dead letters. Or select them with the filter flags instead, never both.")]
 AllOpt = Annotated[bool, typer.Option(
     "--all", help="Act on every dead letter in scope (needed when no filter is given).")]
@@ -160,3 +214,56 @@ for _action, _doc, _force, _live in (
     ("reopen", REOPEN_HELP, None, False),
 ):
     dead_letters_app.command(_action, epilog=ACTION_EPILOG)(_action_command(_action, _doc, _force, live=_live))
+
+
+@dead_letters_app.command("show")
+def show_command(
+    ctx: typer.Context,
+    dead_letter_id: Annotated[str, typer.Argument(metavar="DEAD_LETTER_ID", help="The dead letter to show.",
+                                                  autocompletion=complete_dead_letter_id)],
+) -> None:
+    """Everything needed to decide on one dead letter: its tool effect, outbox and compensation, its
+    run, the retry state, whether the dispatcher would act now (and if not why, with the next step),
+    the operator journal entries for it and the run's last runtime events.
+
+    Example: tandemctl --all-tenants dead-letters show dead-letter-effect-16fa91864a647bf7
+    """
+
+    def body(inv: "Invocation") -> int:
+        from tandemctl.commands.show import show_dead_letter
+        from tandemctl.render.progress import activity
+        from tandemctl.render.show import emit_show
+
+        with activity("reading the state and planning a sweep…", quiet=inv.quiet):
+            outcome = show_dead_letter(inv, dead_letter_id)
+        emit_show(outcome, fmt=inv.output)
+        return 0
+
+    run_command(ctx, "dead-letters show", body)
+
+
+@dead_letters_app.command("stats")
+def stats_command(
+    ctx: typer.Context,
+    by: Annotated[list[str] | None, typer.Option(
+        "--by", help="Break down by this field (repeatable): status, tenant, tool, source_type, reason, run. "
+        "Default: all but run.")] = None,
+    top: Annotated[int, typer.Option("--top", help="Show the N largest groups of each breakdown; 0 = all.")] = 10,
+) -> None:
+    """Counts by status, tenant, tool, source type and normalised reason, the age of open dead
+    letters as a histogram, the oldest open one, retries in flight and exhaustions in the last 24 h.
+
+    Example: tandemctl --all-tenants dead-letters stats --by tool --by reason --top 5
+    """
+
+    def body(inv: "Invocation") -> int:
+        from tandemctl.commands.stats import dead_letter_stats
+        from tandemctl.render.progress import activity
+        from tandemctl.render.stats import emit_stats
+
+        with activity("counting dead letters…", quiet=inv.quiet):
+            outcome = dead_letter_stats(inv, by=by or [], top=top)
+        emit_stats(outcome, fmt=inv.output)
+        return 0
+
+    run_command(ctx, "dead-letters stats", body)

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tandemctl.cli.complete import complete_dead_letter_id, complete_operation_id
 from tandemctl.cli.dead_letters import DEFAULT_MAX_RPS, DryRunOpt, MaxRpsOpt, YesOpt
 from tandemctl.cli.runner import run_command
 
@@ -13,7 +14,8 @@ if TYPE_CHECKING:
 
 def history_command(
     ctx: typer.Context,
-    dead_letter_id: Annotated[str | None, typer.Option("--id", help="Only operations that changed this row.")] = None,
+    dead_letter_id: Annotated[str | None, typer.Option("--id", help="Only operations that changed this row.",
+                                                       autocompletion=complete_dead_letter_id)] = None,
     limit: Annotated[int, typer.Option("-n", "--limit", help="How many operations; 0 = all.")] = 20,
 ) -> None:
     """Show the operator journal, newest first: who changed which dead letters, when and why.
@@ -32,7 +34,8 @@ def history_command(
 
 def undo_command(
     ctx: typer.Context,
-    operation_id: Annotated[str, typer.Argument(help="The operation to revert (see `tandemctl history`).")],
+    operation_id: Annotated[str, typer.Argument(help="The operation to revert (see `tandemctl history`).",
+                                                autocompletion=complete_operation_id)],
     reason: Annotated[str | None, typer.Option("--reason", help="Why; journaled with the undo.")] = None,
     dry_run: DryRunOpt = False, yes: YesOpt = False, max_rps: MaxRpsOpt = DEFAULT_MAX_RPS,
 ) -> None:

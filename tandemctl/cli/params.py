@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tandemctl.cli.complete import complete_run_id
 from tandemctl.commands.options import SelectorOptions
 
 if TYPE_CHECKING:
@@ -13,7 +14,8 @@ if TYPE_CHECKING:
 StatusOpt = Annotated[list[str] | None, typer.Option(
     "--status", help="Only this status (repeatable): open, retry_requested, retrying, ignored, "
     "linked_to_compensation, resolved.")]
-RunOpt = Annotated[str | None, typer.Option("--run", help="Only dead letters of this run id.")]
+RunOpt = Annotated[str | None, typer.Option("--run", help="Only dead letters of this run id.",
+                                            autocompletion=complete_run_id)]
 SourceOpt = Annotated[str | None, typer.Option("--source-type", help="tool_effect or stateful_wait.")]
 ActiveOpt = Annotated[bool, typer.Option("--active-only", help="Hide rows superseded by a success.")]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="Created within this long (e.g. 2h, 7d).")]

@@ -2,6 +2,7 @@
 
 import signal
 import threading
+import time
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,6 +13,7 @@ from tandemctl.constants import ENV_ENGINE_URL
 
 if TYPE_CHECKING:
     from tandemctl.commands.invocation import Invocation
+    from tandemctl.commands.sweep import SweepResult
 
 audit_app = typer.Typer(no_args_is_help=True, help="The protected audit ledger.")
 
@@ -30,6 +32,31 @@ class _StopFlag:
         signal.signal(signal.SIGTERM, self.handle)
 
 
+class _Timer:
+    """Times each sweep (the clock is read here, in the CLI) and writes its metrics file."""
+
+    def __init__(self, inv: "Invocation", metrics_file: str | None) -> None:
+        self.inv, self.metrics_file, self.began = inv, metrics_file, 0.0
+
+    def start(self) -> int:
+        from tandemctl.commands.invocation import read_now_ms
+
+        self.began = time.perf_counter()
+        return read_now_ms(self.inv.env)
+
+    def done(self, result: "SweepResult") -> None:
+        if self.metrics_file is None:
+            return
+        from pathlib import Path
+
+        from tandemctl.commands.invocation import read_now_ms
+        from tandemctl.commands.metrics import sweep_registry, write_textfile
+
+        registry = sweep_registry(result, finished_ms=read_now_ms(self.inv.env),
+                                  duration_s=time.perf_counter() - self.began)
+        write_textfile(Path(self.metrics_file), registry)
+
+
 def sweep_command(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="Run one sweep and exit.")] = False,
@@ -44,6 +71,9 @@ def sweep_command(
                                                    "$TANDEM_ENGINE_PORT, port 39731).")] = None,
     skip_if_engine_live: Annotated[bool, typer.Option("--skip-if-engine-live", help="Exit 0 with a note "
                                                       "instead of 4 when an engine is live (for cron).")] = False,
+    metrics_file: Annotated[str | None, typer.Option(
+        "--metrics-file", help="After each sweep, atomically write its Prometheus metrics to this file "
+        "(node_exporter textfile collector; name it *.prom).")] = None,
 ) -> None:
     """Run the engine's dead-letter retry dispatcher against the files (engine stopped).
 
@@ -63,17 +93,25 @@ def sweep_command(
         request = SweepRequest(dry_run=dry_run, max_dispatches=max_dispatches,
                                lock_timeout=inv.lock_timeout if lock_timeout is None else lock_timeout,
                                engine_url=engine_url, skip_if_engine_live=skip_if_engine_live)
+        timer = _Timer(inv, metrics_file)
         if once:
-            emit_sweep(sweep_once(inv, request, now_ms=inv.now_ms), fmt=inv.output, now_ms=inv.now_ms, loop=False,
-                       quiet=inv.quiet)
+            from tandemctl.render.progress import activity
+
+            timer.start()
+            with activity("sweeping…", quiet=inv.quiet):
+                result = sweep_once(inv, request, now_ms=inv.now_ms)
+            timer.done(result)
+            emit_sweep(result, fmt=inv.output, now_ms=inv.now_ms, loop=False, quiet=inv.quiet)
             return 0
         period_s = parse_duration_ms(interval, option="--interval") / 1000
         stop = _StopFlag()
         stop.install()
-        sweep_loop(inv, request, clock=lambda: read_now_ms(inv.env),
-                   wait=lambda: not stop.event.wait(period_s),
-                   report=lambda result: emit_sweep(result, fmt=inv.output, now_ms=read_now_ms(inv.env), loop=True,
-                                                    quiet=inv.quiet))
+
+        def report(result: "SweepResult") -> None:
+            timer.done(result)
+            emit_sweep(result, fmt=inv.output, now_ms=read_now_ms(inv.env), loop=True, quiet=inv.quiet)
+
+        sweep_loop(inv, request, clock=timer.start, wait=lambda: not stop.event.wait(period_s), report=report)
         return 0
 
     run_command(ctx, "sweep", body)

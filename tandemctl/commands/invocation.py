@@ -39,6 +39,7 @@ class Invocation:
     argv: tuple[str, ...]
     env: Mapping[str, str] = field(repr=False)
     selection: StoreSelection = field(default_factory=StoreSelection)
+    options: RootOptions = field(default_factory=RootOptions)  # as given, for `config show` and `doctor`
 
     announce: Callable[[str], None] | None = field(default=None, repr=False, compare=False)  # -v lines
 
@@ -103,6 +104,7 @@ def resolve(options: RootOptions, env: Mapping[str, str] | None = None, *,
             live=bool(live_why), live_why=live_why,
             engine_url=engine_url, api_token_file=options.api_token_file, engine_url_source=url_source,
         ),
+        options=options,
     )
 
 

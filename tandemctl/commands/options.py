@@ -25,6 +25,8 @@ class RootOptions:
     engine_url: str | None = None
     api_token_file: str | None = None
     argv: tuple[str, ...] = ()
+    # Where each given global option came from: (name, "flag" | "env"); for `config show` and `doctor`.
+    sources: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -28,3 +28,15 @@ def age(now_ms: int, then_ms: int) -> str:
     if minutes:
         return f"{prefix}{minutes}m"
     return f"{prefix}{seconds}s"
+
+
+def when(now_ms: int | None, then_ms: int | None) -> str:
+    """`2026-11-28 10:42:13Z (in 40s)`: an absolute UTC time and how far it is from now; `-` for none."""
+    if then_ms is None:
+        return "-"
+    from datetime import UTC, datetime
+
+    from tandemctl.commands.durations import relative
+
+    stamp = datetime.fromtimestamp(then_ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return stamp if now_ms is None else f"{stamp} ({relative(now_ms, then_ms)})"

@@ -127,6 +127,17 @@ class Store(Protocol):
 
     def verify_audit(self) -> AuditVerification: ...
 
+    def get_run(self, run_id: str) -> Row | None:
+        """The automation run as the engine's `get_automation_v2_run` finds it: the hot copy or its
+        history shard, whichever the engine prefers (spec 02 §2.9); None when neither holds it."""
+        ...
+
+    def run_events(self, run_id: str | None, limit: int) -> list[Row]:
+        """The last `limit` runtime events (spec 02 §1.3: `event_id`, `seq`, `occurred_at_ms`,
+        `run_id`, `event_type`, `payload`, ...), oldest first; only `run_id`'s when given; limit 0 =
+        all. Unreadable lines are skipped; a store that keeps no events returns []."""
+        ...
+
 
 __all__ = ["ChangeConflict", "PartialApply", "RowChange", "RowFailure", "Store", "StoreInfo", "StoreSelection",
            "StoreWriter", "SweepArgs"]

@@ -9,11 +9,13 @@ from pathlib import Path
 from tandemctl.engine.audit_chain import AuditVerification
 from tandemctl.engine.query import DeadLetterQuery, Page, list_dead_letters
 from tandemctl.engine.rows import Row
+from tandemctl.engine.run_store import RunStore
 from tandemctl.engine.sweep_plan import SweepOutcome
 from tandemctl.fs import locks, temps
-from tandemctl.stores import action_intent, audit_ledger, json_sweep
+from tandemctl.stores import action_intent, audit_ledger, json_events, json_sweep
 from tandemctl.stores.base import StoreInfo, SweepArgs
 from tandemctl.stores.json_file import JsonReliabilityFile, JsonWriter
+from tandemctl.stores.json_runs import load_hot_runs, shard_reader
 from tandemctl.stores.paths import StatePaths
 
 
@@ -70,3 +72,10 @@ class JsonFileStore:
 
     def verify_audit(self) -> AuditVerification:
         return audit_ledger.verify_audit_ledger(self.paths.audit_file)
+
+    def get_run(self, run_id: str) -> Row | None:
+        runs = RunStore(load_hot_runs(self.paths.runs_file), shard_reader(self.paths.shard_root))
+        return runs.get_automation_v2_run(run_id)
+
+    def run_events(self, run_id: str | None, limit: int) -> list[Row]:
+        return json_events.read_run_events(self.paths.runtime_dir / json_events.EVENTS_FILE, run_id, limit)

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import quote
 
 from tandemctl.engine.audit_chain import AuditVerification
 from tandemctl.engine.query import DeadLetterQuery, Page, list_dead_letters, normalize_filter
@@ -129,6 +130,29 @@ class LiveStore:
 
     def load_collection(self, collection: str) -> list[Row]:
         return list(self.pages(collection))
+
+    def get_run(self, run_id: str) -> Row | None:
+        """The run as the engine's resume plan shows it (spec 01 §13.3): the run projection with its
+        checkpoint's node lists and last failure. Only runs the engine holds in memory; else None."""
+        reply = self.client.get(f"/stateful-runtime/runs/{quote(run_id, safe='')}/resume-plan", ok=(200, 404))
+        body = reply.body
+        if reply.status == 404 or not isinstance(body, dict):
+            return None
+        run = dict(body.get("run") or {})
+        run.setdefault("run_id", run_id)
+        run["status"] = body.get("run_status", run.get("status"))
+        run["checkpoint"] = {key: body.get(key) or [] for key in ("completed_nodes", "pending_nodes", "blocked_nodes")}
+        run["checkpoint"]["last_failure"] = body.get("last_failure")
+        return run
+
+    def run_events(self, run_id: str | None, limit: int) -> list[Row]:
+        """A run's stateful events (`GET …/runs/{id}/events?tail=`); the API lists no events across runs."""
+        if run_id is None:
+            return []
+        params: dict[str, Any] = {"tail": "true", "limit": min(limit, 1000)} if limit else {}
+        reply = self.client.get(f"/stateful-runtime/runs/{quote(run_id, safe='')}/events", params, ok=(200, 404))
+        events = reply.body.get("events") if isinstance(reply.body, dict) else None
+        return [event for event in events if isinstance(event, dict)] if isinstance(events, list) else []
 
     def fresh_dead_letter(self, run_id: str, dead_letter_id: str) -> Row | None:
         """The row as the engine holds it now (its run's rows, paged), or None."""

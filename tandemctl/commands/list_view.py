@@ -1,0 +1,57 @@
+"""`dead-letters list` additions: the "needs attention" selection, status negation, and the cells of
+the triage columns (tool, next retry, last change, disposition). Pure."""
+
+from collections.abc import Sequence
+from typing import Final
+
+from tandemctl.commands.retry_verdict import retry_state
+from tandemctl.commands.stats import tool_of
+from tandemctl.engine.rows import Row
+from tandemctl.errors import UsageError
+
+STATUSES: Final = ("open", "retry_requested", "retrying", "ignored", "linked_to_compensation", "resolved")
+ATTENTION: Final = ("open", "retry_requested", "retrying")
+_NOTHING: Final = "\x00none"  # a status no row has: every status was excluded
+
+
+def select_statuses(statuses: Sequence[str], *, exclude: Sequence[str], needs_attention: bool) -> tuple[str, ...]:
+    """The statuses to list: given ones (or all), narrowed by --needs-attention, minus --exclude-status.
+    Accepts `!STATUS` in --status as a negation."""
+    wanted = [s for s in statuses if not s.startswith("!")]
+    excluded = [*exclude, *(s[1:] for s in statuses if s.startswith("!"))]
+    for status in excluded:
+        if status.strip().replace("-", "_").lower() not in STATUSES:
+            raise UsageError(f"--exclude-status: unknown status {status!r}; choose from {', '.join(STATUSES)}")
+    if not excluded and not needs_attention:
+        return tuple(wanted)
+    chosen = [s.strip().replace("-", "_").lower() for s in wanted] or list(STATUSES)
+    if needs_attention:
+        chosen = [s for s in chosen if s in ATTENTION]
+    gone = {s.strip().replace("-", "_").lower() for s in excluded}
+    result = tuple(s for s in chosen if s not in gone)
+    return result or (_NOTHING,)
+
+
+def next_retry_ms(row: Row) -> int | None:
+    """When the dispatcher may next dispatch this row (None: not waiting on a retry)."""
+    if row.get("status") not in ("retry_requested", "retrying"):
+        return None
+    state = retry_state(row)
+    return state.next_eligible_at_ms if state.next_eligible_at_ms is not None else row.get("updated_at_ms")
+
+
+def tool_cell(row: Row) -> str:
+    return tool_of(row)
+
+
+def disposition_cell(row: Row) -> str:
+    disposition = row.get("operator_disposition")
+    if not disposition:
+        return "-"
+    reason = row.get("disposition_reason")
+    return f"{disposition}: {reason}" if reason else str(disposition)
+
+
+def actor_cell(row: Row) -> str:
+    actor = row.get("disposition_actor")
+    return str(actor.get("id")) if isinstance(actor, dict) and actor.get("id") else "-"
