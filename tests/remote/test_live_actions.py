@@ -18,17 +18,8 @@ EXHAUSTED = {"retry_dispatch_count": 5, "retry_dispatched_at_ms": 900, "retry_ba
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("TANDEM_API_TOKEN", "TANDEM_API_TOKEN_FILE", "TANDEM_ENGINE_HOST", "TANDEMCTL_MODE",
-                "XDG_STATE_HOME"):
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def live(engine_factory: Factory, tandemctl: Callable[..., Result]) -> Live:
-    engine = engine_factory(token=TOKEN)
-    seed(engine)
-    return Live(engine, tandemctl)
+def _clean_env(clean_live_env: None) -> None:
+    """Every test here runs without the live-mode variables of the environment."""
 
 
 def journal(state: StateDir) -> list[dict[str, object]]:

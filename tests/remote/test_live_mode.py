@@ -19,17 +19,8 @@ Factory = Callable[..., FakeEngine]
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("TANDEM_API_TOKEN", "TANDEM_API_TOKEN_FILE", "TANDEM_ENGINE_HOST", "TANDEMCTL_MODE",
-                "XDG_STATE_HOME"):
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def live(engine_factory: Factory, tandemctl: Callable[..., Result]) -> Live:
-    engine = engine_factory(token=TOKEN)
-    seed(engine)
-    return Live(engine, tandemctl)
+def _clean_env(clean_live_env: None) -> None:
+    """Every test here runs without the live-mode variables of the environment."""
 
 
 def ids(result: Result) -> list[str]:

@@ -4,24 +4,15 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import Result
 from tests.remote.fake_engine import FakeEngine
-from tests.remote.live_helpers import TOKEN, Live, seed
+from tests.remote.live_helpers import Live
 
 Factory = Callable[..., FakeEngine]
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("TANDEM_API_TOKEN", "TANDEM_API_TOKEN_FILE", "TANDEM_ENGINE_HOST", "TANDEMCTL_MODE"):
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def live(engine_factory: Factory, tandemctl: Callable[..., Result]) -> Live:
-    engine = engine_factory(token=TOKEN)
-    seed(engine)
-    return Live(engine, tandemctl)
+def _clean_env(clean_live_env: None) -> None:
+    """Every test here runs without the live-mode variables of the environment."""
 
 
 def test_runs_show_reads_the_run_from_the_engines_resume_plan(live: Live) -> None:
