@@ -11,6 +11,7 @@ from typing import Any
 
 from tandemctl.commands.config import load_file_settings, login_user, parse_tenant
 from tandemctl.commands.durations import parse_duration_ms
+from tandemctl.commands.filters import parse_source_type, parse_statuses
 from tandemctl.commands.options import RootOptions as RootOptions
 from tandemctl.commands.options import SelectorOptions as SelectorOptions
 from tandemctl.constants import DEFAULT_LIMIT, DEFAULT_TENANT, ENV_NOW_MS, OutputFormat
@@ -102,7 +103,8 @@ def build_query(inv: Invocation, sel: SelectorOptions, *, after_id: str | None =
     if limit < 0:
         raise UsageError("--limit: must be 0 (all) or a positive number")
     return DeadLetterQuery(
-        tenant=inv.tenant, statuses=sel.statuses, run_id=sel.run_id, source_type=sel.source_type,
+        tenant=inv.tenant, statuses=parse_statuses(sel.statuses), run_id=sel.run_id,
+        source_type=parse_source_type(sel.source_type),
         active_only=sel.active_only, created_after_ms=after, created_before_ms=before,
         reason_pattern=pattern, after_id=after_id, before_created_at_ms=before_created_at_ms, limit=limit,
     )

@@ -15,8 +15,11 @@ class ListOutcome:
     next_cursor: dict[str, Any] | None
     now_ms: int
     source: str
+    notes: tuple[str, ...] = ()
 
 
 def run_list(store: Store, query: DeadLetterQuery, *, now_ms: int) -> ListOutcome:
     page = store.list_dead_letters(query)
-    return ListOutcome(rows=page.rows, next_cursor=page.next_cursor, now_ms=now_ms, source=store.info.location)
+    info = store.info
+    return ListOutcome(rows=page.rows, next_cursor=page.next_cursor, now_ms=now_ms, source=info.location,
+                       notes=info.notes)

@@ -4,12 +4,14 @@ The only module (with render_*.py) that imports Rich. Data goes to stdout, all e
 record text is never interpreted as markup or terminal escapes.
 """
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from tandemctl.constants import OutputFormat
@@ -27,8 +29,38 @@ STATUS_STYLES = {
 }
 
 
+PIPE_WIDTH = 100_000  # piped or redirected: no width limit, so `| grep` sees every value whole
+
+
+def stdout_is_terminal() -> bool:
+    """Whether stdout is a terminal; `TTY_COMPATIBLE=1`/`0` (Rich's own variable) overrides the check."""
+    forced = os.environ.get("TTY_COMPATIBLE", "").strip()
+    if forced in ("0", "1"):
+        return forced == "1"
+    try:
+        return sys.stdout.isatty()
+    except ValueError:  # a closed stream
+        return False
+
+
 def stdout_console() -> Console:
-    return Console(markup=False, highlight=False, emoji=False, soft_wrap=False)
+    width = None if stdout_is_terminal() else PIPE_WIDTH
+    return Console(markup=False, highlight=False, emoji=False, soft_wrap=False, width=width)
+
+
+def print_table(table: Table) -> None:
+    """Print a table; off a terminal every cell is printed whole (no ellipsis, no width limit)."""
+    console = stdout_console()
+    if stdout_is_terminal():
+        console.print(table)
+        return
+    table.expand = False
+    for column in table.columns:
+        column.max_width, column.no_wrap, column.ratio = None, True, None
+    with console.capture() as captured:
+        console.print(table)
+    # Cells are padded to their column's width: drop the trailing blanks that padding leaves.
+    write_stdout("".join(line.rstrip() + "\n" for line in captured.get().splitlines()).encode("utf-8"))
 
 
 def stderr_console() -> Console:

@@ -8,7 +8,7 @@ from rich.text import Text
 from tandemctl.commands.history import HistoryOutcome
 from tandemctl.constants import OutputFormat
 from tandemctl.engine.rows import Row
-from tandemctl.render.console import emit_envelope, envelope, message, stdout_console
+from tandemctl.render.console import emit_envelope, envelope, message, print_table
 from tandemctl.render.tabular import emit_csv, emit_jsonl
 from tandemctl.render.text import inert
 
@@ -50,4 +50,4 @@ def _history_table(entries: list[Row]) -> None:
                       Text(inert(str(entry.get("actor", "")))), Text(inert(action)), str(len(entry["rows"])),
                       Text(inert(str(entry.get("reason") or "-"))))
     if entries:
-        stdout_console().print(table)
+        print_table(table)

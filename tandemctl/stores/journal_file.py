@@ -1,7 +1,8 @@
 """The operator journal: one JSON line per applied action: who, when, why, what changed.
 
 Append-only JSONL (default `<data>/runtime/tandemctl-journal.jsonl`), fsynced, written while
-the store lock is held. Reading is tolerant: a torn or foreign line is skipped, never fatal.
+the store lock is held. `read_journal` reports unreadable lines by number (history and undo show
+them); `read_entries` skips them (recovery only asks which operations are already journaled).
 """
 
 import os
@@ -37,16 +38,26 @@ def _ends_with_newline(path: Path) -> bool:
 
 def read_entries(path: Path) -> list[Row]:
     """Every well-formed entry, oldest first; unreadable lines are skipped."""
+    return read_journal(path)[0]
+
+
+def read_journal(path: Path) -> tuple[list[Row], list[int]]:
+    """Every well-formed entry, oldest first, and the (1-based) numbers of the lines that are not."""
     data, _ = reads.read_bytes(path)  # refuses symlinks and non-files, like every state file
     if data is None:
-        return []
+        return [], []
     entries: list[Row] = []
-    for line in data.splitlines():
+    bad: list[int] = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if not line.strip():
+            continue
         try:
             entry = orjson.loads(line)
         except orjson.JSONDecodeError:
-            continue
+            entry = None
         if isinstance(entry, dict) and isinstance(entry.get("operation_id"), str) and isinstance(
                 entry.get("rows"), list):
             entries.append(entry)
-    return entries
+        else:
+            bad.append(number)
+    return entries, bad

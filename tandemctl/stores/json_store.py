@@ -32,7 +32,9 @@ class JsonFileStore:
 
     @property
     def info(self) -> StoreInfo:
-        return StoreInfo(kind="json", location=str(self.paths.reliability_file), why=self.why)
+        path = self.paths.reliability_file
+        notes = () if path.exists() else (f"fresh install: no reliability store at {path} yet",)
+        return StoreInfo(kind="json", location=str(path), why=self.why, notes=notes)
 
     @property
     def journal_file(self) -> Path:

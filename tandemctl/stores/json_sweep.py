@@ -43,6 +43,9 @@ def run_sweep(paths: StatePaths, *, now_ms: int, dry_run: bool, max_dispatches: 
         raise UsageError(f"--max must be 0 or more, got {max_dispatches}")
     if dry_run:
         return _plan_only(paths, now_ms, max_dispatches, tenant)
+    if not paths.reliability_file.exists() and not intent_path(paths).exists():
+        # A fresh install (no reliability store yet): nothing to sweep, and nothing is created.
+        return _plan_only(paths, now_ms, max_dispatches, tenant, dry_run=False)
     with locks.exclusive_lock(paths.runs_file, lock_timeout), \
             locks.exclusive_lock(paths.reliability_file, lock_timeout):
         for path in (paths.runs_file, paths.reliability_file, intent_path(paths)):
@@ -71,7 +74,8 @@ def run_sweep(paths: StatePaths, *, now_ms: int, dry_run: bool, max_dispatches: 
         return outcome
 
 
-def _plan_only(paths: StatePaths, now_ms: int, max_dispatches: int | None, tenant: Row | None) -> SweepOutcome:
+def _plan_only(paths: StatePaths, now_ms: int, max_dispatches: int | None, tenant: Row | None, *,
+               dry_run: bool = True) -> SweepOutcome:
     """A dry run reads without locking; a pending intent is rolled forward in memory only."""
     state = load_sweep_state(paths)
     interrupted = read_intent(paths)
@@ -79,7 +83,7 @@ def _plan_only(paths: StatePaths, now_ms: int, max_dispatches: int | None, tenan
         roll_forward(state, interrupted)
     outcome, _ = plan_sweep(state, now_ms=now_ms, max_dispatches=max_dispatches, tenant=tenant,
                             new_event_id=_new_event_id)
-    outcome.dry_run = True
+    outcome.dry_run = dry_run
     return outcome
 
 
