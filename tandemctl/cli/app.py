@@ -53,7 +53,7 @@ def root(
     reliability_file: Annotated[str | None, typer.Option(
         "--reliability-file", help="Path of stateful_reliability.json (overrides the state dir).")] = None,
     tenant: Annotated[str | None, typer.Option(
-        "--tenant", envvar=ENV_TENANT, help="ORG/WORKSPACE[/DEPLOYMENT]; default local/local.")] = None,
+        "--tenant", help=f"ORG/WORKSPACE[/DEPLOYMENT]; default {ENV_TENANT}, else local/local.")] = None,
     all_tenants: Annotated[bool, typer.Option("--all-tenants", help="Lift tenant scoping.")] = False,
     output: Annotated[OutputFormat | None, typer.Option(
         "--output", "-o", envvar=ENV_OUTPUT, metavar="FORMAT", help="table, json, jsonl or csv.")] = None,

@@ -39,7 +39,10 @@ def list_command(
         from tandemctl.render import listing
 
         query = build_query(inv, sel, after_id=after_id, before_created_at_ms=before_created_at_ms, limit=limit)
-        listing.emit_list(run_list(inv.store(), query, now_ms=inv.now_ms), fmt=inv.output,
+        from tandemctl.constants import OutputFormat
+
+        elsewhere = inv.output is OutputFormat.TABLE and not inv.quiet  # the summary line says it
+        listing.emit_list(run_list(inv.store(), query, now_ms=inv.now_ms, count_elsewhere=elsewhere), fmt=inv.output,
                          command="dead-letters list", quiet=inv.quiet)
         return 0
 

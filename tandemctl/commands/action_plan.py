@@ -3,7 +3,7 @@ read; the store applies the resulting changes as compare-and-sets."""
 
 from tandemctl.commands.action_results import Plan, RowResult
 from tandemctl.commands.action_rules import Outcome, Rule, changed_row, decide
-from tandemctl.engine.dispositions import visible_to_tenant
+from tandemctl.engine.dispositions import tenant_of, visible_to_tenant
 from tandemctl.engine.query import DeadLetterQuery, iter_matching
 from tandemctl.engine.rows import Row, RowChange, first_by_key
 
@@ -19,7 +19,20 @@ def plan_action(rows: list[Row], *, rule: Rule, ids: tuple[str, ...], query: Dea
         picked, dropped = _by_query(rows, query, pinned)
         not_found = []
     results = [_evaluate(rule, row, force=force, reason=reason, actor=actor, now_ms=now_ms) for row in picked]
-    return Plan(tuple(results + dropped), tuple(not_found))
+    return Plan(tuple(results + dropped), tuple(not_found), held_elsewhere(rows, not_found))
+
+
+def held_elsewhere(rows: list[Row], ids: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """Which of these ids exist in another tenant, and which: so "not found" can say where."""
+    wanted = set(ids)
+    found: dict[str, str] = {}
+    for row in rows:
+        dl_id = row.get("dead_letter_id")
+        if dl_id in wanted and dl_id not in found:
+            tenant = tenant_of(row)
+            found[str(dl_id)] = "/".join(str(tenant[key]) for key in ("org_id", "workspace_id", "deployment_id")
+                                         if tenant.get(key))
+    return tuple((dl_id, found[dl_id]) for dl_id in ids if dl_id in found)
 
 
 def _evaluate(rule: Rule, row: Row, *, force: bool, reason: str | None, actor: str, now_ms: int) -> RowResult:

@@ -14,7 +14,7 @@ from tandemctl.commands.durations import parse_duration_ms
 from tandemctl.commands.filters import parse_source_type, parse_statuses
 from tandemctl.commands.options import RootOptions as RootOptions
 from tandemctl.commands.options import SelectorOptions as SelectorOptions
-from tandemctl.constants import DEFAULT_LIMIT, DEFAULT_TENANT, ENV_NOW_MS, OutputFormat
+from tandemctl.constants import DEFAULT_LIMIT, DEFAULT_TENANT, ENV_NOW_MS, ENV_TENANT, OutputFormat
 from tandemctl.engine.query import DeadLetterQuery
 from tandemctl.errors import UsageError
 from tandemctl.stores.base import Store, StoreSelection
@@ -71,10 +71,10 @@ def resolve(options: RootOptions, env: Mapping[str, str] | None = None) -> Invoc
     paths = resolve_state_paths(env, state_dir=state_dir,
                                 reliability_file=options.reliability_file or settings.reliability_file,
                                 journal_file=settings.journal_file)
-    tenant_text = options.tenant or settings.tenant
+    tenant_text, tenant_source = _tenant_text(options, settings.tenant, env)
     if options.all_tenants and options.tenant:
         raise UsageError("--tenant and --all-tenants cannot be used together")
-    tenant = None if options.all_tenants else parse_tenant(tenant_text or DEFAULT_TENANT)
+    tenant = None if options.all_tenants else parse_tenant(tenant_text or DEFAULT_TENANT, option=tenant_source)
     return Invocation(
         paths=paths, tenant=tenant, tenant_explicit=tenant_text is not None and not options.all_tenants,
         output=options.output or settings.output or OutputFormat.TABLE,
@@ -88,6 +88,15 @@ def resolve(options: RootOptions, env: Mapping[str, str] | None = None) -> Invoc
             engine_url=options.engine_url or settings.engine_url, api_token_file=options.api_token_file,
         ),
     )
+
+
+def _tenant_text(options: RootOptions, configured: str | None, env: Mapping[str, str]) -> tuple[str | None, str]:
+    """The tenant and where it came from (flag > environment > config), so a bad value blames its source."""
+    if options.tenant:
+        return options.tenant, "--tenant"
+    if env.get(ENV_TENANT, "").strip():
+        return env[ENV_TENANT], ENV_TENANT
+    return configured, "--tenant"  # a bad config value was already reported naming the file
 
 
 def build_query(inv: Invocation, sel: SelectorOptions, *, after_id: str | None = None,

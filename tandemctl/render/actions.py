@@ -82,12 +82,16 @@ def emit_action(outcome: ActionOutcome, *, fmt: OutputFormat, quiet: bool) -> No
     if outcome.plan.not_found:
         message("error: dead letter(s) not found in this tenant scope: " + ", ".join(outcome.plan.not_found),
                 style="red")
+    for dl_id, tenant in outcome.plan.elsewhere:
+        message(f"note: {dl_id} is in tenant {tenant}: use --tenant {tenant} (or --all-tenants)", style="yellow")
     if not quiet:
         message(summary(outcome), style="dim")
 
 
 def summary(outcome: ActionOutcome) -> str:
     plan = outcome.plan
+    if not plan.results and not plan.not_found:
+        return f"{outcome.action}: nothing selected; nothing written"
     counts = [f"{len(plan.changed)} {'would change' if outcome.dry_run else 'changed'}",
               f"{len(plan.of(Outcome.UNCHANGED))} unchanged", f"{len(plan.of(Outcome.REFUSED))} refused"]
     if plan.not_found:

@@ -89,6 +89,9 @@ def _table(outcome: ListOutcome, *, quiet: bool) -> None:
     summary = f"{len(outcome.rows)} dead letter(s)"
     if outcome.next_cursor:
         summary += f"; {_more(outcome.next_cursor)}"
+    summary += "; all tenants" if outcome.tenant is None else f"; tenant {outcome.tenant}"
+    if outcome.elsewhere:
+        summary += f"; {outcome.elsewhere} more in other tenants; --all-tenants to see them"
     for note in outcome.notes:
         summary += f"; {note}"
     if not quiet:

@@ -1,6 +1,8 @@
 """Output of `sweep` and `audit verify`: tables for people, envelopes for scripts."""
 
 
+from typing import Any
+
 import orjson
 from rich.text import Text
 
@@ -21,7 +23,7 @@ def emit_sweep(result: SweepResult, *, fmt: OutputFormat, now_ms: int, loop: boo
     """In loop mode every line carries the sweep's time; with -q, a table sweep that did nothing
     prints nothing at all (cron mails any output)."""
     stamp = f"[{iso_utc(now_ms)}] " if loop else ""
-    extra = {"at": iso_utc(now_ms)} if loop else {}
+    extra: dict[str, Any] = {"at": iso_utc(now_ms)} if loop else {}
     if result.outcome is None:
         if not quiet:
             message(f"{stamp}engine live, sweep skipped: {result.skipped_engine_live}", style="yellow")
