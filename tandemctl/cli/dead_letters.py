@@ -99,7 +99,7 @@ def retry_command(
     retry_backoff_ms are removed from metadata, so a parked retry_exhausted row gets 5 new dispatches;
     operator_retry_count and previous_retry_dispatch_count record the history.
 
-    Example: tandemctl dead-letters retry --status ignored --run run-42 --reason "provider is back" --dry-run
+    Example: tandemctl --all-tenants dead-letters retry --status ignored --reason "provider is back" --dry-run
     """
     sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)
     _act(ctx, "retry", ids, sel, all_rows=all_rows, reason=reason, force=force, dry_run=dry_run, yes=yes)
@@ -117,7 +117,7 @@ def park_command(
 
     Allowed from open, retry_requested, retrying and linked_to_compensation; resolved needs --force.
 
-    Example: tandemctl dead-letters park dead-letter-effect-18ab48006bed9a50 --reason "duplicate send"
+    Example: tandemctl dead-letters park dead-letter-effect-d5345dd5895401de --reason "duplicate send"
     """
     sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)
     _act(ctx, "park", ids, sel, all_rows=all_rows, reason=reason, force=force, dry_run=dry_run, yes=yes)
@@ -150,7 +150,7 @@ def reopen_command(
     Allowed from ignored, resolved and linked_to_compensation, and from retry_requested and
     retrying, where it cancels the pending retry (a run already re-queued keeps running).
 
-    Example: tandemctl dead-letters reopen --status ignored --reason-match "quota" --reason "quota raised"
+    Example: tandemctl --all-tenants dead-letters reopen --status ignored --reason "look again" --dry-run
     """
     sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)
     _act(ctx, "reopen", ids, sel, all_rows=all_rows, reason=reason, force=False, dry_run=dry_run, yes=yes)

@@ -28,7 +28,7 @@ def history_command(
     "what changed this row?" whoever did it. Exit 6 when some journal lines are unreadable (they
     are reported by line number; the readable entries are still shown).
 
-    Example: tandemctl history --dead-letter dead-letter-effect-d5345dd5895401de -n 5
+    Example: tandemctl --all-tenants history --dead-letter dead-letter-effect-a6cc191590fe185d -n 5
     """
     def body(inv: "Invocation") -> int:
         from tandemctl.commands.durations import parse_duration_ms
@@ -55,7 +55,7 @@ def undo_command(
     Only rows still exactly as that operation left them are reverted; the others are refused
     (exit 6). Unknown operation ids exit 3. Asks for confirmation like a bulk action.
 
-    Example: tandemctl undo op-20261127T101500-1a2b3c4d --dry-run
+    Example: tandemctl undo op-20261116T000000-3fa2c1d0 --dry-run
     """
     def body(inv: "Invocation") -> int:
         from tandemctl.commands.undo import UndoArgs, perform_undo

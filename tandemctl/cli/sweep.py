@@ -91,7 +91,9 @@ def audit_verify_command(ctx: typer.Context) -> None:
 
     Reports the first violation with its line number and exits 5 when the chain is broken.
 
-    Example: tandemctl audit verify
+    Exit 3 when there is no ledger yet (nothing has been audited: not the same as a valid chain).
+
+    Example: tandemctl sweep --once && tandemctl audit verify
     """
 
     def body(inv: "Invocation") -> int:

@@ -66,7 +66,7 @@ def run_sweep(paths: StatePaths, *, now_ms: int, dry_run: bool, max_dispatches: 
             _persist_or_explain(paths, state, todo)
             entry = read_intent_journal(paths)
             if entry is not None:
-                journal_once(paths.journal_file, entry, state.reliability.dead_letters)
+                journal_once(paths.journal_file, entry, state.reliability.dead_letters, rolled_forward=True)
             remove_intent(paths)
             finished = (f"{len(todo.runs)} run(s) requeued, {len(todo.audit)} audit record(s), "
                         f"{len(todo.dead_letters)} dead-letter change(s) written")
@@ -81,7 +81,7 @@ def run_sweep(paths: StatePaths, *, now_ms: int, dry_run: bool, max_dispatches: 
             write_intent(paths, state, changes, now_ms, journal=entry)
             _persist_or_explain(paths, state, changes)
             if entry is not None:  # after the store write, before the intent goes: exactly once
-                journal_once(paths.journal_file, entry, state.reliability.dead_letters)
+                journal_once(paths.journal_file, entry, state.reliability.dead_letters, rolled_forward=False)
             remove_intent(paths)
         outcome.finished_interrupted = finished
         return outcome

@@ -46,10 +46,11 @@ def _row(change: RowChange) -> Row:
     }
 
 
-def journal_once(path: Path, entry: Row, current: list[Row]) -> None:
-    """Append the entry unless its operation is already journaled; only the rows that are now as it
-    says it left them (a roll-forward may have found some moved on by someone else)."""
-    if entry["operation_id"] in {e["operation_id"] for e in journal_file.read_entries(path)}:
+def journal_once(path: Path, entry: Row, current: list[Row], *, rolled_forward: bool) -> None:
+    """Append the entry unless a rolled-forward sweep already journaled it (by operation id; a fresh
+    sweep's id is new, so it does not read the journal); only the rows that are now as it says it
+    left them (a roll-forward may have found some moved on by someone else)."""
+    if rolled_forward and entry["operation_id"] in {e["operation_id"] for e in journal_file.read_entries(path)}:
         return
     by_id: dict[object, Row] = {}
     for row in current:

@@ -35,7 +35,8 @@ def test_list_and_history_say_which_tenant_and_how_many_rows_others_hold(tandemc
     assert "tenant local/local" in listed.stderr and "10 more in other tenants; --all-tenants" in listed.stderr
     assert tandemctl("--tenant", "acme/ops", "dead-letters", "reopen", ACME_IGNORED).exit_code == 0
     history = tandemctl("history")
-    assert "tenant local/local; 1 more in other tenants; --all-tenants to see them" in history.stderr
+    # the sample's own operation (acme/ops) and the one just made: both only in other tenants
+    assert "tenant local/local; 2 more in other tenants; --all-tenants to see them" in history.stderr
     assert "all tenants" in tandemctl("--all-tenants", "history").stderr
 
 
