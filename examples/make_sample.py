@@ -8,6 +8,7 @@ one whose run lives only in a history shard), resolves one, parks one, and skips
 """
 
 import random
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -283,7 +284,33 @@ def main(argv: list[str]) -> int:
     autos = build(sample)
     write_state(data_dir, automations=autos, runs=sample.runs, actions=sample.actions,
                 waits=sample.waits, now_ms=NOW)
+    write_journal(data_dir / "runtime" / "tandemctl-journal.jsonl")
     return 0
+
+
+PARKED_ID = "dead-letter-effect-a6cc191590fe185d"
+PARKED_AT = 1_794_787_200_000  # 2026-11-16T00:00:00Z, the row's disposition time
+PARKED_REASON = "duplicate contact \u2014 merged by hand"
+
+
+def write_journal(path: Path) -> None:
+    """One operator operation for the examples (`history`, `undo --dry-run`): alice parked the acme
+    row that the sample stores as ignored; the row is still exactly as that operation left it."""
+    after = {"status": "ignored", "operator_disposition": "ignored", "disposition_reason": PARKED_REASON,
+             "disposition_actor": {"kind": "human_user", "id": "alice@acme.example"},
+             "disposition_at_ms": PARKED_AT, "updated_at_ms": PARKED_AT}
+    entry = {
+        "journal_version": 1, "operation_id": "op-20261116T000000-3fa2c1d0", "at_ms": PARKED_AT,
+        "at": "2026-11-16T00:00:00.000Z", "actor": "alice@acme.example", "action": "park", "reason": PARKED_REASON,
+        "force": False, "argv": ["--tenant", "acme/ops", "dead-letters", "park", PARKED_ID, "--reason", PARKED_REASON],
+        "tenant": "acme/ops", "selector": {"ids": [PARKED_ID]},
+        "rows": [{"dead_letter_id": PARKED_ID, "run_id": "automation-v2-run-93550840-067f-4cfc-8e1f-d3d9849acfb5",
+                  "tenant": {"org_id": "acme", "workspace_id": "ops"}, "from": "open", "to": "ignored",
+                  "fields": list(after), "before": {"status": "open", "updated_at_ms": 1_794_700_799_950},
+                  "after": after}],
+        "unchanged": [], "refused": [], "not_found": [],
+    }
+    path.write_text(json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

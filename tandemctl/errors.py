@@ -47,6 +47,12 @@ class NotFoundError(TandemctlError):
     code = "not_found"
 
 
+class StateNotFoundError(NotFoundError):
+    """The data dir does not exist: a typo or the wrong environment, never an empty store."""
+
+    code = "state_not_found"
+
+
 class BusyError(TandemctlError):
     exit_code = ExitCode.BUSY
     code = "busy"

@@ -143,6 +143,13 @@ def intent_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.name.endswith(INTENT_SUFFIX) or p.name == SWEEP_INTENT)
 
 
+def journal_without_ids(data: bytes) -> list[dict[str, Any]]:
+    """Journal lines without what differs between equivalent runs (random operation ids, argv, the
+    mark of a roll-forward): a sweep finished by another process journals the same change."""
+    return [{k: v for k, v in json.loads(line).items() if k not in ("operation_id", "argv", "recovered")}
+            for line in data.splitlines() if line.strip()]
+
+
 def journal_entries(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []

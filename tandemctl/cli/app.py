@@ -11,6 +11,7 @@ import typer
 
 from tandemctl import __version__
 from tandemctl.cli import check, config, dead_letters, journal, monitor, runs, sweep
+from tandemctl.cli.root_group import HELP_OPTIONS, RootGroup
 from tandemctl.commands.options import RootOptions
 from tandemctl.constants import (
     ENV_ACTOR,
@@ -26,14 +27,15 @@ from tandemctl.errors import EXIT_CODE_HELP
 # `--help` and shell completion do not pay for them.
 
 app = typer.Typer(
-    name="tandemctl", no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
+    name="tandemctl", cls=RootGroup, context_settings=HELP_OPTIONS, no_args_is_help=True,
+    pretty_exceptions_enable=False, rich_markup_mode=None,
     help="Operate Tandem's dead letters from a terminal: list, retry, park, resolve, sweep.",
     epilog=EXIT_CODE_HELP,
 )
 app.add_typer(dead_letters.dead_letters_app, name="dead-letters")
 app.command("history", epilog=EXIT_CODE_HELP)(journal.history_command)
 app.command("undo", epilog=EXIT_CODE_HELP)(journal.undo_command)
-app.command("sweep")(sweep.sweep_command)
+app.command("sweep", epilog=EXIT_CODE_HELP)(sweep.sweep_command)
 app.add_typer(sweep.audit_app, name="audit")
 app.add_typer(config.config_app, name="config")
 app.command("doctor")(monitor.doctor_command)
@@ -57,10 +59,10 @@ def root(
     reliability_file: Annotated[str | None, typer.Option(
         "--reliability-file", help="Path of stateful_reliability.json (overrides the state dir).")] = None,
     tenant: Annotated[str | None, typer.Option(
-        "--tenant", envvar=ENV_TENANT, help="ORG/WORKSPACE[/DEPLOYMENT]; default local/local.")] = None,
+        "--tenant", help=f"ORG/WORKSPACE[/DEPLOYMENT]; default {ENV_TENANT}, else local/local.")] = None,
     all_tenants: Annotated[bool, typer.Option("--all-tenants", help="Lift tenant scoping.")] = False,
     output: Annotated[OutputFormat | None, typer.Option(
-        "--output", "-o", envvar=ENV_OUTPUT, help="table, json, jsonl or csv.")] = None,
+        "--output", "-o", envvar=ENV_OUTPUT, metavar="FORMAT", help="table, json, jsonl or csv.")] = None,
     actor: Annotated[str | None, typer.Option(
         "--actor", envvar=ENV_ACTOR, help="Who is acting; default the login user.")] = None,
     config: Annotated[str | None, typer.Option("--config", envvar=ENV_CONFIG, help="TOML config file.")] = None,
@@ -83,7 +85,7 @@ def root(
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
-    """Global options go before the command name."""
+    """Global options go before or after the command name."""
     ctx.obj = RootOptions(
         state_dir=state_dir, reliability_file=reliability_file, tenant=tenant, all_tenants=all_tenants,
         output=output, actor=actor, config=config, lock_timeout=lock_timeout, verbose=verbose, quiet=quiet,

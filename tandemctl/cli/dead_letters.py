@@ -77,7 +77,8 @@ def list_command(
         query = build_query(inv, sel, after_id=after_id, before_created_at_ms=before_created_at_ms, limit=limit)
         if watch:
             return _watch(inv, query, wide=wide, absolute=time_format is TimeFormat.ABSOLUTE, interval=interval)
-        outcome = run_list(inv.store(), query, now_ms=inv.now_ms)
+        elsewhere = inv.output is OutputFormat.TABLE and not inv.quiet  # the summary line says it
+        outcome = run_list(inv.store(), query, now_ms=inv.now_ms, count_elsewhere=elsewhere)
         if inv.output is OutputFormat.TABLE and (needs_attention or wide or time_format is not None):
             emit_triage_table(outcome, wide=wide, absolute=time_format is TimeFormat.ABSOLUTE, quiet=inv.quiet)
         else:
@@ -188,13 +189,13 @@ RETRY_HELP = """Request a retry (status retry_requested) with a fresh dispatch b
     retry_backoff_ms are removed from metadata, so a parked retry_exhausted row gets 5 new dispatches;
     operator_retry_count and previous_retry_dispatch_count record the history.
 
-    Example: tandemctl dead-letters retry --status ignored --run run-42 --reason "provider is back" --dry-run
+    Example: tandemctl --all-tenants dead-letters retry --status ignored --reason "provider is back" --dry-run
     """
 PARK_HELP = """Park dead letters (status ignored): the dispatcher leaves them alone. Needs --reason.
 
     Allowed from open, retry_requested, retrying and linked_to_compensation; resolved needs --force.
 
-    Example: tandemctl dead-letters park dead-letter-effect-18ab48006bed9a50 --reason "duplicate send"
+    Example: tandemctl dead-letters park dead-letter-effect-d5345dd5895401de --reason "duplicate send"
     """
 RESOLVE_HELP = """Mark dead letters resolved (handled outside Tandem), from any status. Needs --reason.
 
@@ -205,7 +206,7 @@ REOPEN_HELP = """Reopen dead letters (status open, disposition reopened) for ano
     Allowed from ignored, resolved and linked_to_compensation, and from retry_requested and
     retrying, where it cancels the pending retry (a run already re-queued keeps running).
 
-    Example: tandemctl dead-letters reopen --status ignored --reason-match "quota" --reason "quota raised"
+    Example: tandemctl --all-tenants dead-letters reopen --status ignored --reason "look again" --dry-run
     """
 for _action, _doc, _force, _live in (
     ("retry", RETRY_HELP, "Also retry resolved rows and rows already retrying.", True),

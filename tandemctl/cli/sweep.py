@@ -10,12 +10,14 @@ import typer
 
 from tandemctl.cli.runner import run_command
 from tandemctl.constants import ENV_ENGINE_URL
+from tandemctl.errors import EXIT_CODE_HELP
 
 if TYPE_CHECKING:
     from tandemctl.commands.invocation import Invocation
     from tandemctl.commands.sweep import SweepResult
 
-audit_app = typer.Typer(no_args_is_help=True, help="The protected audit ledger.")
+audit_app = typer.Typer(no_args_is_help=True, help="The protected audit ledger.", epilog=EXIT_CODE_HELP)
+MIN_INTERVAL_MS = 100
 
 
 class _StopFlag:
@@ -88,6 +90,7 @@ def sweep_command(
         from tandemctl.commands.durations import parse_duration_ms
         from tandemctl.commands.invocation import read_now_ms
         from tandemctl.commands.sweep import SweepRequest, sweep_loop, sweep_once
+        from tandemctl.errors import UsageError
         from tandemctl.render.sweep import emit_sweep
 
         request = SweepRequest(dry_run=dry_run, max_dispatches=max_dispatches,
@@ -103,7 +106,11 @@ def sweep_command(
             timer.done(result)
             emit_sweep(result, fmt=inv.output, now_ms=inv.now_ms, loop=False, quiet=inv.quiet)
             return 0
-        period_s = parse_duration_ms(interval, option="--interval") / 1000
+        period_ms = parse_duration_ms(interval, option="--interval")
+        if period_ms < MIN_INTERVAL_MS:
+            raise UsageError(f"--interval: {interval!r} is too short; the minimum is 100ms "
+                             "(the engine sweeps every 1s)")
+        period_s = period_ms / 1000
         stop = _StopFlag()
         stop.install()
 
@@ -117,13 +124,15 @@ def sweep_command(
     run_command(ctx, "sweep", body)
 
 
-@audit_app.command("verify")
+@audit_app.command("verify", epilog=EXIT_CODE_HELP)
 def audit_verify_command(ctx: typer.Context) -> None:
     """Check the protected audit ledger: seq 1, 2, 3…, every record_hash, every prev_hash link.
 
     Reports the first violation with its line number and exits 5 when the chain is broken.
 
-    Example: tandemctl audit verify
+    Exit 3 when there is no ledger yet (nothing has been audited: not the same as a valid chain).
+
+    Example: tandemctl sweep --once && tandemctl audit verify
     """
 
     def body(inv: "Invocation") -> int:

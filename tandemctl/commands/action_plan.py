@@ -3,7 +3,7 @@ read; the store applies the resulting changes as compare-and-sets."""
 
 from tandemctl.commands.action_results import Plan, RowResult
 from tandemctl.commands.action_rules import Outcome, Rule, changed_row, decide
-from tandemctl.engine.dispositions import visible_to_tenant
+from tandemctl.engine.dispositions import tenant_label, tenant_of, visible_to_tenant
 from tandemctl.engine.query import DeadLetterQuery, iter_matching
 from tandemctl.engine.rows import Row, RowChange, first_by_key
 
@@ -20,7 +20,13 @@ def plan_action(rows: list[Row], *, rule: Rule, ids: tuple[str, ...], query: Dea
         not_found = []
     results = [_evaluate(rule, row, force=force, reason=reason, actor=actor, now_ms=now_ms,
                          resets_budget=resets_budget) for row in picked]
-    return Plan(tuple(results + dropped), tuple(not_found))
+    return Plan(tuple(results + dropped), tuple(not_found), held_elsewhere(rows, not_found))
+
+
+def held_elsewhere(rows: list[Row], ids: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """Which of these ids exist in another tenant, and which: so "not found" can say where."""
+    found = first_by_key(rows, "dead_letter_id")
+    return tuple((dl_id, tenant_label(tenant_of(found[dl_id][1]))) for dl_id in ids if dl_id in found)
 
 
 def _evaluate(rule: Rule, row: Row, *, force: bool, reason: str | None, actor: str, now_ms: int,

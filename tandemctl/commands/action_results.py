@@ -47,6 +47,7 @@ class Plan:
 
     results: tuple[RowResult, ...] = ()
     not_found: tuple[str, ...] = ()
+    elsewhere: tuple[tuple[str, str], ...] = ()  # (id, tenant) of not-found ids that another tenant holds
 
     @property
     def changed(self) -> list[RowResult]:
@@ -108,7 +109,7 @@ def journal_row(result: RowResult) -> Row:
     fields = result.fields()
     tenant = tenant_of(result.after)
     return {
-        "dead_letter_id": result.dead_letter_id,
+        "dead_letter_id": result.dead_letter_id, "run_id": result.after.get("run_id"),
         "tenant": {key: tenant[key] for key in ("org_id", "workspace_id", "deployment_id") if key in tenant},
         "from": result.status, "to": result.to, "fields": fields,
         "before": field_values(result.before, fields), "after": field_values(result.after, fields),

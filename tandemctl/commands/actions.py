@@ -11,7 +11,7 @@ from tandemctl.commands.execute import Confirm, Execution, execute
 from tandemctl.commands.invocation import Invocation, build_query
 from tandemctl.commands.options import SelectorOptions
 from tandemctl.engine.dispositions import tenant_label
-from tandemctl.engine.query import DeadLetterQuery
+from tandemctl.engine.query import DeadLetterQuery, iter_matching
 from tandemctl.engine.rows import Row
 from tandemctl.errors import UsageError
 
@@ -35,6 +35,10 @@ def perform(inv: Invocation, args: ActionArgs, *, interactive: bool, confirm: Co
     """Validate, then run the action: preview and confirm when bulk, one write, one journal line."""
     rule = RULES[args.action]
     ids, query = _selection(inv, args, rule)
+    if query is not None and args.reason is None:
+        if not any(True for _ in iter_matching(inv.store().load_dead_letters(), query)):
+            return ActionOutcome(f"dead-letters {args.action}", args.action, Plan(), dry_run=args.dry_run)
+        _check_reason(args, rule, bulk=True)  # only once something is selected
     selector: dict[str, object] = {"ids": list(ids)} if query is None else _describe(args)
     inv = inv.with_max_rps(args.max_rps)
     info = inv.store().info
@@ -64,12 +68,14 @@ def _selection(inv: Invocation, args: ActionArgs, rule: Rule) -> tuple[tuple[str
         raise UsageError("give dead-letter ids or selector flags (--status, --run, ..., --all), not both")
     if any(not dl_id.strip() for dl_id in args.ids):
         raise UsageError("dead-letter ids must not be blank")
-    _check_reason(args, rule, bulk=not args.ids)
     if args.ids:
+        _check_reason(args, rule, bulk=False)
         return tuple(dict.fromkeys(args.ids)), None
     if not filtered and not args.all_rows:
         raise UsageError("name dead-letter ids, or select rows with --status, --run, --source-type, "
                          "--active-only, --since, --older-than or --reason-match (or --all for every row)")
+    if args.reason is not None and not args.reason.strip():
+        raise UsageError("--reason must not be blank")
     query = build_query(inv, sel, limit=0)
     if not query.has_filter and not args.all_rows:
         raise UsageError("this selector matches every dead letter in scope; pass --all to act on all of them")

@@ -1,6 +1,7 @@
 """Settings: defaults < TOML config file < environment < flags. Env-var names live here."""
 
 import os
+import pwd
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -89,7 +90,7 @@ def login_user(env: Mapping[str, str]) -> str:
     for key in ("USER", "LOGNAME", "USERNAME"):
         if env.get(key, "").strip():
             return env[key].strip()
-    try:
-        return os.getlogin()
-    except OSError:
-        return "operator"
+    try:  # cron and containers often set neither: the login name of our uid, not a made-up one
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return f"uid-{os.getuid()}"

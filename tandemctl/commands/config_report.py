@@ -10,6 +10,7 @@ import tomli_w
 from tandemctl.commands.config import FileSettings, default_config_path, load_file_settings
 from tandemctl.commands.invocation import DEFAULT_LOCK_TIMEOUT, Invocation
 from tandemctl.constants import DEFAULT_TENANT, ENV_ACTOR, ENV_CONFIG, ENV_OUTPUT, ENV_STATE_DIR, ENV_TENANT
+from tandemctl.engine.dispositions import tenant_label
 from tandemctl.errors import UsageError
 from tandemctl.fs import atomic
 
@@ -61,7 +62,7 @@ def _effective(inv: Invocation) -> dict[str, Any]:
     return {
         "state_dir": str(inv.paths.data_dir), "reliability_file": str(inv.paths.reliability_file),
         "journal_file": str(inv.paths.journal_file),
-        "tenant": None if inv.tenant is None else "/".join(inv.tenant.values()),
+        "tenant": None if inv.tenant is None else tenant_label(inv.tenant),
         "output": str(inv.output), "actor": inv.actor, "lock_timeout": inv.lock_timeout,
         "engine_url": inv.engine_url, "mode": "live" if inv.selection.live else "offline",
     }
@@ -75,8 +76,11 @@ def config_report(inv: Invocation) -> ConfigReport:
     settings = []
     for name in FileSettings.model_fields:
         option = _OPTION_OF.get(name, name)
+        env_var = _ENV_OF.get(name, "")
         if option in given:
-            source = given[option] if given[option] == "flag" else f"env {_ENV_OF.get(name, '')}".strip()
+            source = given[option] if given[option] == "flag" else f"env {env_var}".strip()
+        elif env_var and inv.env.get(env_var, "").strip():  # read by the resolver, not by the option parser
+            source = f"env {env_var}"
         elif getattr(file_settings, name) is not None:
             source = "file"
         elif name == "state_dir" and inv.paths.source != "OS data dir":

@@ -11,9 +11,18 @@ from typing import Any
 
 from tandemctl.commands.config import load_file_settings, login_user, parse_tenant
 from tandemctl.commands.durations import parse_duration_ms
+from tandemctl.commands.filters import parse_source_type, parse_statuses
 from tandemctl.commands.options import RootOptions as RootOptions
 from tandemctl.commands.options import SelectorOptions as SelectorOptions
-from tandemctl.constants import DEFAULT_LIMIT, DEFAULT_TENANT, ENV_ENGINE_URL, ENV_MODE, ENV_NOW_MS, OutputFormat
+from tandemctl.constants import (
+    DEFAULT_LIMIT,
+    DEFAULT_TENANT,
+    ENV_ENGINE_URL,
+    ENV_MODE,
+    ENV_NOW_MS,
+    ENV_TENANT,
+    OutputFormat,
+)
 from tandemctl.engine.dispositions import tenant_label
 from tandemctl.engine.query import DeadLetterQuery
 from tandemctl.errors import UsageError
@@ -83,10 +92,10 @@ def resolve(options: RootOptions, env: Mapping[str, str] | None = None, *,
     paths = resolve_state_paths(env, state_dir=state_dir,
                                 reliability_file=options.reliability_file or settings.reliability_file,
                                 journal_file=settings.journal_file)
-    tenant_text = options.tenant or settings.tenant
+    tenant_text, tenant_source = _tenant_text(options, settings.tenant, env)
     if options.all_tenants and options.tenant:
         raise UsageError("--tenant and --all-tenants cannot be used together")
-    tenant = None if options.all_tenants else parse_tenant(tenant_text or DEFAULT_TENANT)
+    tenant = None if options.all_tenants else parse_tenant(tenant_text or DEFAULT_TENANT, option=tenant_source)
     live_why = _live_why(options, env, settings.mode)
     # Flags > environment > config: TANDEM_ENGINE_URL (read in remote/endpoint.py) beats config `engine_url`.
     config_url = None if env.get(ENV_ENGINE_URL, "").strip() else settings.engine_url
@@ -120,6 +129,15 @@ def _live_why(options: RootOptions, env: Mapping[str, str], config_mode: str | N
     return 'config mode = "live"' if config_mode == "live" else ""
 
 
+def _tenant_text(options: RootOptions, configured: str | None, env: Mapping[str, str]) -> tuple[str | None, str]:
+    """The tenant and where it came from (flag > environment > config), so a bad value blames its source."""
+    if options.tenant:
+        return options.tenant, "--tenant"
+    if env.get(ENV_TENANT, "").strip():
+        return env[ENV_TENANT], ENV_TENANT
+    return configured, "--tenant"  # a bad config value was already reported naming the file
+
+
 def build_query(inv: Invocation, sel: SelectorOptions, *, after_id: str | None = None,
                 before_created_at_ms: int | None = None, limit: int = DEFAULT_LIMIT) -> DeadLetterQuery:
     after = inv.now_ms - parse_duration_ms(sel.since, option="--since") if sel.since else None
@@ -133,7 +151,8 @@ def build_query(inv: Invocation, sel: SelectorOptions, *, after_id: str | None =
     if limit < 0:
         raise UsageError("--limit: must be 0 (all) or a positive number")
     return DeadLetterQuery(
-        tenant=inv.tenant, statuses=sel.statuses, run_id=sel.run_id, source_type=sel.source_type,
+        tenant=inv.tenant, statuses=parse_statuses(sel.statuses), run_id=sel.run_id,
+        source_type=parse_source_type(sel.source_type),
         active_only=sel.active_only, created_after_ms=after, created_before_ms=before,
         reason_pattern=pattern, after_id=after_id, before_created_at_ms=before_created_at_ms, limit=limit,
     )

@@ -1,8 +1,9 @@
 """`dead-letters list`: one page of dead letters from the store, with the engine's semantics."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from tandemctl.engine.dispositions import tenant_label, visible_to_tenant
 from tandemctl.engine.query import DeadLetterQuery
 from tandemctl.stores.base import Store
 
@@ -16,10 +17,20 @@ class ListOutcome:
     now_ms: int
     source: str
     notes: tuple[str, ...] = ()  # what the store says about how far to trust this answer
+    tenant: str | None = None  # the tenant shown; None: all tenants
+    elsewhere: int = 0  # rows matching the filters that other tenants hold
 
 
-def run_list(store: Store, query: DeadLetterQuery, *, now_ms: int) -> ListOutcome:
+def run_list(store: Store, query: DeadLetterQuery, *, now_ms: int, count_elsewhere: bool = False) -> ListOutcome:
+    """One page; with `count_elsewhere`, also how many matching rows other tenants hold (one more read)."""
     page = store.list_dead_letters(query)
     info = store.info
+    elsewhere = 0
+    if count_elsewhere and query.tenant is not None:
+        everywhere = store.list_dead_letters(replace(query, tenant=None, after_id=None, before_created_at_ms=None,
+                                                     limit=0))
+        tenant = query.tenant
+        elsewhere = sum(1 for row in everywhere.rows if not visible_to_tenant(row, tenant))
+    label = None if query.tenant is None else tenant_label(query.tenant)
     return ListOutcome(rows=page.rows, next_cursor=page.next_cursor, now_ms=now_ms, source=info.location,
-                       notes=info.notes)
+                       notes=info.notes, tenant=label, elsewhere=elsewhere)

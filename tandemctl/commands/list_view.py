@@ -4,14 +4,13 @@ the triage columns (tool, next retry, last change, disposition). Pure."""
 from collections.abc import Sequence
 from typing import Final
 
+from tandemctl.commands.filters import NO_STATUS, STATUSES
 from tandemctl.commands.retry_verdict import retry_state
 from tandemctl.commands.stats import tool_of
 from tandemctl.engine.rows import Row
 from tandemctl.errors import UsageError
 
-STATUSES: Final = ("open", "retry_requested", "retrying", "ignored", "linked_to_compensation", "resolved")
 ATTENTION: Final = ("open", "retry_requested", "retrying")
-_NOTHING: Final = "\x00none"  # a status no row has: every status was excluded
 
 
 def select_statuses(statuses: Sequence[str], *, exclude: Sequence[str], needs_attention: bool) -> tuple[str, ...]:
@@ -29,7 +28,7 @@ def select_statuses(statuses: Sequence[str], *, exclude: Sequence[str], needs_at
         chosen = [s for s in chosen if s in ATTENTION]
     gone = {s.strip().replace("-", "_").lower() for s in excluded}
     result = tuple(s for s in chosen if s not in gone)
-    return result or (_NOTHING,)
+    return result or (NO_STATUS,)
 
 
 def next_retry_ms(row: Row) -> int | None:

@@ -42,7 +42,8 @@ def sweep_once(inv: Invocation, request: SweepRequest, *, now_ms: int) -> SweepR
     elif not request.dry_run:
         check_engine_idle(inv.paths.engine_lock_file, url, inv.env)
     outcome = inv.store().sweep(SweepArgs(now_ms=now_ms, dry_run=request.dry_run, max_dispatches=request.max_dispatches,
-                                          tenant=sweep_tenant(inv), lock_timeout=request.lock_timeout))
+                                          tenant=sweep_tenant(inv), lock_timeout=request.lock_timeout,
+                                          operator=inv.actor, argv=inv.argv))
     return SweepResult(outcome=outcome)
 
 

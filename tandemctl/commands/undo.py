@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Final
 
 from tandemctl.commands import history
+from tandemctl.commands.action_plan import held_elsewhere
 from tandemctl.commands.action_results import ActionOutcome, Plan, RowResult
 from tandemctl.commands.action_rules import Outcome
 from tandemctl.commands.actions import journal_entry
+from tandemctl.commands.config import parse_tenant
 from tandemctl.commands.execute import Confirm, Execution, execute
 from tandemctl.commands.invocation import Invocation
 from tandemctl.engine.dispositions import visible_to_tenant
@@ -17,7 +19,7 @@ from tandemctl.engine.models import DeadLetterRecord
 from tandemctl.engine.records import canonical_row
 from tandemctl.engine.rows import Row, RowChange, first_by_key
 from tandemctl.engine.validation import validate_rows
-from tandemctl.errors import CorruptStateError, UsageError
+from tandemctl.errors import CorruptStateError, NotFoundError, UsageError
 from tandemctl.stores import journal_file
 
 _ABSENT: Final = object()
@@ -38,11 +40,23 @@ def perform_undo(inv: Invocation, args: UndoArgs, *, interactive: bool, confirm:
         raise UsageError("--reason must not be blank")
     inv = inv.with_max_rps(args.max_rps)
     journal = inv.store().journal_file
-    entry = history.find_operation(journal_file.read_entries(journal), args.operation_id, path=journal)
+    entries, bad = journal_file.read_journal(journal)
+    try:
+        entry = history.find_operation(entries, args.operation_id, path=journal)
+    except NotFoundError:
+        if bad:  # it may be on the line that cannot be read
+            raise CorruptStateError(f"operation {args.operation_id!r} is not among the readable entries of {journal}; "
+                                    f"line(s) {', '.join(map(str, bad))} cannot be read") from None
+        raise
+    undone_by = _undone_by(entries, args.operation_id)
     journaled = [row for row in entry["rows"] if isinstance(row, dict)]
+    scope = operation_scope(entry, inv.tenant)
 
     def plan_rows(rows: list[Row], _pinned: frozenset[str] | None) -> Plan:
-        return plan_undo(rows, journaled, operation_id=args.operation_id, tenant=inv.tenant, now_ms=inv.now_ms)
+        if undone_by is not None:  # every row is refused, with the undo that already reverted it
+            return Plan(tuple(RowResult(str(row.get("dead_letter_id")), Outcome.REFUSED, None, reason=undone_by)
+                              for row in journaled))
+        return plan_undo(rows, journaled, operation_id=args.operation_id, tenant=scope, now_ms=inv.now_ms)
 
     def entry_for(operation_id: str, plan: Plan) -> dict[str, object]:
         return journal_entry(inv, operation_id, plan, action="undo", reason=args.reason,
@@ -51,6 +65,29 @@ def perform_undo(inv: Invocation, args: UndoArgs, *, interactive: bool, confirm:
     execution = Execution("undo", "undo", plan_rows, bulk=True, dry_run=args.dry_run, yes=args.yes,
                           journal_entry=entry_for)
     return execute(inv, execution, interactive=interactive, confirm=confirm)
+
+
+def operation_scope(entry: Row, current: dict[str, str] | None) -> dict[str, str] | None:
+    """The tenant scope the operation was made in (None: all tenants), so an `--all-tenants`
+    operation is undone whole; an entry without a readable scope keeps the invocation's."""
+    if "tenant" not in entry:
+        return current
+    label = entry["tenant"]
+    if label is None:
+        return None
+    try:
+        return parse_tenant(str(label), option="the operation's recorded tenant")
+    except UsageError:
+        return current
+
+
+def _undone_by(entries: list[Row], operation_id: str) -> str | None:
+    """Why the operation cannot be undone again: the undo that already reverted it, if any."""
+    for later in entries:
+        if later.get("undoes") == operation_id and later.get("action") == "undo" and later.get("rows"):
+            return (f"{operation_id} was already undone by {later['operation_id']} ({later.get('at', '?')}, "
+                    f"{later.get('actor', '?')}); to redo it, undo that operation")
+    return None
 
 
 def plan_undo(rows: list[Row], journaled: list[Row], *, operation_id: str, tenant: dict[str, str] | None,
@@ -69,7 +106,7 @@ def plan_undo(rows: list[Row], journaled: list[Row], *, operation_id: str, tenan
             not_found.append(dl_id)
             continue
         results.append(_undo_row(record, index[dl_id][1], operation_id=operation_id, now_ms=now_ms))
-    return Plan(tuple(results), tuple(not_found))
+    return Plan(tuple(results), tuple(not_found), held_elsewhere(rows, not_found))
 
 
 def _undo_row(record: Row, row: Row, *, operation_id: str, now_ms: int) -> RowResult:

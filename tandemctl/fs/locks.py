@@ -21,9 +21,12 @@ def exclusive_lock(target: Path, timeout_s: float) -> Iterator[None]:
     a lock that blocks forever. The lock file itself is never deleted (that would race).
     """
     lock_path = target.with_name(target.name + LOCK_SUFFIX)
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    # Never create the engine's directories: a missing one means the wrong state dir.
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except FileNotFoundError:
+        raise WriteError(f"{lock_path.parent}: directory does not exist; tandemctl does not create the engine's "
+                         "directories, nothing was changed") from None
     except OSError as exc:
         raise WriteError(f"{lock_path}: cannot open lock file: {exc.strerror or exc}") from None
     try:

@@ -33,7 +33,10 @@ def detect_live_engine(engine_lock_file: Path, engine_url_override: str | None, 
         return f"the engine lock {engine_lock_file} is held"
     url = engine_url(env, engine_url_override)
     answer = probe_health(url, timeout_s=timeout_s)
-    return None if answer is None else f"{url}{HEALTH_PATH} {answer}"
+    if answer is None:
+        return None
+    return (f"{answer} from {url}{HEALTH_PATH}; any answer there is treated as a live engine, for safety "
+            "(if that is not the engine, point the probe elsewhere with --engine-url or TANDEM_ENGINE_URL)")
 
 
 def check_engine_idle(engine_lock_file: Path, engine_url: str | None, env: Mapping[str, str],
@@ -45,7 +48,7 @@ def check_engine_idle(engine_lock_file: Path, engine_url: str | None, env: Mappi
 
 
 def probe_health(url: str, *, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
-    """What the health endpoint showed (e.g. "answered HTTP 200"), or None when nothing listens."""
+    """What the health endpoint showed (e.g. "HTTP 404"), or None when nothing listens."""
     hostname, port = check_url(url)
     parts = urlsplit(url)
     connection: http.client.HTTPConnection
@@ -72,7 +75,7 @@ def _ask(connection: http.client.HTTPConnection, path: str) -> str | None:
         response = connection.getresponse()
     except TimeoutError:
         # Something accepted the connection but is slow to answer: assume a busy engine.
-        return "accepted a connection but did not answer in time"
+        return "a connection accepted but no answer in time"
     except (http.client.HTTPException, OSError):
         return None  # not an HTTP server, so not the engine
-    return f"answered HTTP {response.status}"
+    return f"HTTP {response.status}"

@@ -7,14 +7,14 @@ import sys
 from typing import Any, Final
 
 import orjson
-from rich.table import Table
 from rich.text import Text
 
 from tandemctl.commands.action_results import ActionOutcome, RowResult
 from tandemctl.commands.action_rules import Outcome
 from tandemctl.constants import OutputFormat
 from tandemctl.engine.rows import Row
-from tandemctl.render.console import STATUS_STYLES, emit_envelope, envelope, message, stdout_console
+from tandemctl.render.console import STATUS_STYLES, emit_envelope, envelope, message
+from tandemctl.render.detail_table import print_with_detail
 from tandemctl.render.tabular import emit_csv, emit_jsonl
 from tandemctl.render.text import inert
 
@@ -85,12 +85,16 @@ def emit_action(outcome: ActionOutcome, *, fmt: OutputFormat, quiet: bool) -> No
     if outcome.plan.not_found:
         message("error: dead letter(s) not found in this tenant scope: " + ", ".join(outcome.plan.not_found),
                 style="red")
+    for dl_id, tenant in outcome.plan.elsewhere:
+        message(f"note: {dl_id} is in tenant {tenant}: use --tenant {tenant} (or --all-tenants)", style="yellow")
     if not quiet:
         message(summary(outcome), style="dim")
 
 
 def summary(outcome: ActionOutcome) -> str:
     plan = outcome.plan
+    if not plan.results and not plan.not_found:
+        return f"{outcome.action}: nothing selected; nothing written"
     counts = [f"{len(plan.changed)} {'would change' if outcome.dry_run else 'changed'}",
               f"{len(plan.of(Outcome.UNCHANGED))} unchanged", f"{len(plan.of(Outcome.REFUSED))} refused"]
     if plan.not_found:
@@ -104,19 +108,13 @@ def summary(outcome: ActionOutcome) -> str:
 
 
 def _action_table(outcome: ActionOutcome) -> None:
-    table = Table(box=None, pad_edge=False, header_style="bold", expand=False)
-    for name in ("ID", "FROM", "TO", "OUTCOME"):
-        table.add_column(name, no_wrap=True)
-    table.add_column("DETAIL", overflow="fold")
-    for result in outcome.plan.results:
-        table.add_row(*_table_row(result, dry_run=outcome.dry_run))
-    for dl_id in outcome.plan.not_found:
-        table.add_row(Text(inert(dl_id)), "-", "-", Text("not found", style="red"), "")
-    if outcome.plan.results or outcome.plan.not_found:
-        stdout_console().print(table)
+    rows = [_table_row(result, dry_run=outcome.dry_run) for result in outcome.plan.results]
+    rows += [((Text(inert(dl_id)), Text("-"), Text("-"), Text("not found", style="red")), "")
+             for dl_id in outcome.plan.not_found]
+    print_with_detail(("ID", "FROM", "TO", "OUTCOME"), rows)
 
 
-def _table_row(result: RowResult, *, dry_run: bool) -> tuple[Text, Text, Text, Text, Text]:
+def _table_row(result: RowResult, *, dry_run: bool) -> tuple[tuple[Text, Text, Text, Text], str]:
     status = result.status or "-"
     if result.outcome is Outcome.CHANGED:
         to, label, detail = result.to or "-", "would change" if dry_run else "changed", _metadata_text(result)
@@ -124,8 +122,8 @@ def _table_row(result: RowResult, *, dry_run: bool) -> tuple[Text, Text, Text, T
         to, label, detail = status, "unchanged", f"already {status}"
     else:
         to, label, detail = "-", result.outcome.value, result.reason or ""
-    return (Text(inert(result.dead_letter_id)), Text(status, style=STATUS_STYLES.get(status, "")),
-            Text(to, style=STATUS_STYLES.get(to, "")), Text(label), Text(inert(detail)))
+    return ((Text(inert(result.dead_letter_id)), Text(status, style=STATUS_STYLES.get(status, "")),
+             Text(to, style=STATUS_STYLES.get(to, "")), Text(label)), inert(detail))
 
 
 def _metadata_text(result: RowResult) -> str:

@@ -1,12 +1,14 @@
 """The terminal policy: consoles with markup off, stdout for data and stderr for everything else, the
 versioned JSON envelope, and errors (one line on stderr; an envelope too under `-o json`)."""
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from tandemctl.constants import OutputFormat
@@ -24,8 +26,44 @@ STATUS_STYLES = {
 }
 
 
+PIPE_WIDTH = 100_000  # piped or redirected: no width limit, so `| grep` sees every value whole
+
+
+def stdout_is_terminal() -> bool:
+    """Whether stdout is a terminal; `TTY_COMPATIBLE=1`/`0` (Rich's own variable) overrides the check."""
+    forced = os.environ.get("TTY_COMPATIBLE", "").strip()
+    if forced in ("0", "1"):
+        return forced == "1"
+    try:
+        return sys.stdout.isatty()
+    except ValueError:  # a closed stream
+        return False
+
+
 def stdout_console() -> Console:
+    width = None if stdout_is_terminal() else PIPE_WIDTH
+    return Console(markup=False, highlight=False, emoji=False, soft_wrap=False, width=width)
+
+
+def panel_console() -> Console:
+    """Panels wrap (never cut) at the terminal's width, or COLUMNS (else 80) when piped: unlike a table's
+    cells, nothing in them is lost to a width, so piped output stays readable."""
     return Console(markup=False, highlight=False, emoji=False, soft_wrap=False)
+
+
+def print_table(table: Table) -> None:
+    """Print a table; off a terminal every cell is printed whole (no ellipsis, no width limit)."""
+    console = stdout_console()
+    if stdout_is_terminal():
+        console.print(table)
+        return
+    table.expand = False
+    for column in table.columns:
+        column.max_width, column.no_wrap, column.ratio = None, True, None
+    with console.capture() as captured:
+        console.print(table)
+    # Cells are padded to their column's width: drop the trailing blanks that padding leaves.
+    write_stdout("".join(line.rstrip() + "\n" for line in captured.get().splitlines()).encode("utf-8"))
 
 
 def stderr_console() -> Console:

@@ -6,7 +6,7 @@ from rich.text import Text
 
 from tandemctl.commands.doctor import ERROR, OK, WARNING, DoctorOutcome
 from tandemctl.constants import OutputFormat
-from tandemctl.render.console import emit_envelope, envelope, stdout_console
+from tandemctl.render.console import emit_envelope, envelope, panel_console
 from tandemctl.render.panels import kv_panel, print_panels, table_panel
 from tandemctl.render.tabular import emit_csv, emit_jsonl
 
@@ -40,8 +40,8 @@ def _panels(o: DoctorOutcome) -> None:
     checks = kv_panel("Checks", [(c.name, Text(f"{c.level}: {c.message}", style=LEVEL_STYLES[c.level]))
                                  for c in o.checks])
     summary = {0: "healthy", 1: "warnings", 5: "errors"}[o.exit_code]
-    print_panels(stdout_console(), [paths, store, counts, checks])
-    stdout_console().print(Text(f"doctor: {summary} (exit {o.exit_code})", style=LEVEL_STYLES[
+    print_panels(panel_console(), [paths, store, counts, checks])
+    panel_console().print(Text(f"doctor: {summary} (exit {o.exit_code})", style=LEVEL_STYLES[
         {0: OK, 1: WARNING, 5: ERROR}[o.exit_code]]))
 
 

@@ -10,7 +10,7 @@ from rich.text import Text
 from tandemctl.commands.list_dead_letters import ListOutcome
 from tandemctl.constants import OutputFormat
 from tandemctl.engine.dispositions import dead_letter_retry_dispatch_count, tenant_label, tenant_of
-from tandemctl.render.console import STATUS_STYLES, emit_envelope, envelope, message, stdout_console
+from tandemctl.render.console import STATUS_STYLES, emit_envelope, envelope, message, print_table, stdout_console
 from tandemctl.render.tabular import emit_csv, emit_jsonl
 from tandemctl.render.text import age, inert
 
@@ -27,7 +27,10 @@ def emit_list(outcome: ListOutcome, *, fmt: OutputFormat, command: str, quiet: b
         emit_jsonl(outcome.rows)
     elif fmt is OutputFormat.CSV:
         emit_csv(CSV_COLUMNS, map(_csv_row, outcome.rows))
-    else:
+    if fmt in (OutputFormat.JSONL, OutputFormat.CSV) and outcome.next_cursor and not quiet:
+        # The page is all a script sees on stdout: say on stderr that it is not everything.
+        message(f"{len(outcome.rows)} dead letter(s); {_more(outcome.next_cursor)}", style="dim")
+    if fmt is OutputFormat.TABLE:
         _table(outcome, quiet=quiet)
 
 
@@ -80,11 +83,21 @@ def _table(outcome: ListOutcome, *, quiet: bool) -> None:
                   Text(inert(row["reason"]))]
         table.add_row(*cells)
     if outcome.rows:
-        console.print(table)
+        print_table(table)
     summary = f"{len(outcome.rows)} dead letter(s)"
     if outcome.next_cursor:
-        summary += f"; more remain: --after-id {outcome.next_cursor['after_id']}"
-        if "before_created_at_ms" in outcome.next_cursor:
-            summary += f" --before-created-at-ms {outcome.next_cursor['before_created_at_ms']}"
+        summary += f"; {_more(outcome.next_cursor)}"
+    summary += "; all tenants" if outcome.tenant is None else f"; tenant {outcome.tenant}"
+    if outcome.elsewhere:
+        summary += f"; {outcome.elsewhere} more in other tenants; --all-tenants to see them"
+    for note in outcome.notes:
+        summary += f"; {note}"
     if not quiet:
         message(summary, style="dim")
+
+
+def _more(cursor: dict[str, Any]) -> str:
+    text = f"more remain: --after-id {cursor['after_id']}"
+    if "before_created_at_ms" in cursor:
+        text += f" --before-created-at-ms {cursor['before_created_at_ms']}"
+    return text

@@ -9,7 +9,7 @@ from rich.text import Text
 from tandemctl.commands.runs import RunOutcome
 from tandemctl.constants import OutputFormat
 from tandemctl.engine.rows import Row
-from tandemctl.render.console import emit_envelope, envelope, stdout_console, write_stdout
+from tandemctl.render.console import emit_envelope, envelope, panel_console, stdout_console, write_stdout
 from tandemctl.render.panels import kv_panel, print_panels, table_panel
 from tandemctl.render.show import tenant_text
 from tandemctl.render.tabular import emit_csv, emit_jsonl
@@ -67,7 +67,7 @@ def _run_panels(o: RunOutcome) -> None:
     panels.append(table_panel("Last runtime events", ("TIME", "TYPE", "NODE", "PAYLOAD"),
                               [[when(now, _ms(e)), str(e.get("event_type")), str(e.get("node_id") or "-"),
                                 _payload(e)] for e in o.events], "no runtime events recorded for this run"))
-    print_panels(stdout_console(), panels)
+    print_panels(panel_console(), panels)
 
 
 def _ms(event: Row) -> int | None:

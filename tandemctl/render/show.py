@@ -8,7 +8,7 @@ from tandemctl.commands.show import ShowOutcome
 from tandemctl.constants import OutputFormat
 from tandemctl.engine.dispositions import tenant_of
 from tandemctl.engine.rows import Row
-from tandemctl.render.console import STATUS_STYLES, emit_envelope, envelope, stdout_console
+from tandemctl.render.console import STATUS_STYLES, emit_envelope, envelope, panel_console
 from tandemctl.render.panels import Pairs, kv_panel, print_panels, table_panel
 from tandemctl.render.tabular import emit_csv, emit_jsonl
 from tandemctl.render.text import when
@@ -70,7 +70,7 @@ def _panels(o: ShowOutcome) -> None:
     panels.append(table_panel(f"Last runtime events of the run (newest last, up to {len(o.events) or 10})",
                               ("TIME", "TYPE", "NODE", "PAYLOAD"),
                               [_event_row(now, e) for e in o.events], "no runtime events recorded for this run"))
-    print_panels(stdout_console(), panels)
+    print_panels(panel_console(), panels)
 
 
 def _effect_pairs(o: ShowOutcome) -> Pairs:

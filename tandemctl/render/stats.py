@@ -10,7 +10,7 @@ from rich.text import Text
 
 from tandemctl.commands.stats import StatsOutcome
 from tandemctl.constants import OutputFormat
-from tandemctl.render.console import emit_envelope, envelope, stdout_console
+from tandemctl.render.console import emit_envelope, envelope, panel_console
 from tandemctl.render.tabular import emit_csv, emit_jsonl
 from tandemctl.render.text import inert, when
 
@@ -72,4 +72,4 @@ def _screen(outcome: StatsOutcome) -> None:
     parts.append(_chart("AGE OF OPEN", ages))
     for field, items in data["by"].items():
         parts += [Text(""), _chart(TITLES.get(field, field.upper()), [(i["key"], i["count"]) for i in items])]
-    stdout_console().print(Panel(Group(*parts), title="Dead letters", title_align="left", expand=True))
+    panel_console().print(Panel(Group(*parts), title="Dead letters", title_align="left", expand=True))

@@ -75,6 +75,8 @@ class SweepArgs:
     max_dispatches: int | None
     tenant: Row | None
     lock_timeout: float
+    operator: str = "operator"  # who ran the sweep: recorded in its journal entry
+    argv: tuple[str, ...] = ()
 
 
 class StoreWriter(Protocol):

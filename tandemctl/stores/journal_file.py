@@ -1,5 +1,9 @@
-"""The operator journal file: append-only JSON Lines (default `<data>/runtime/tandemctl-journal.jsonl`),
-fsynced, written while the store lock is held."""
+"""The operator journal: one JSON line per applied action: who, when, why, what changed.
+
+Append-only JSONL (default `<data>/runtime/tandemctl-journal.jsonl`), fsynced, written while
+the store lock is held. `read_journal` reports unreadable lines by number (history and undo show
+them); `read_entries` skips them (recovery only asks which operations are already journaled).
+"""
 
 import os
 from pathlib import Path
@@ -35,8 +39,19 @@ def _ends_with_newline(path: Path) -> bool:
 
 def read_entries(path: Path) -> list[Row]:
     """Every well-formed entry, oldest first; unreadable lines are skipped."""
+    return read_journal(path)[0]
+
+
+def read_journal(path: Path) -> tuple[list[Row], list[int]]:
+    """Every well-formed entry, oldest first, and the (1-based) numbers of the lines that are not."""
     data, _ = reads.read_bytes(path)  # refuses symlinks and non-files, like every state file
     if data is None:
-        return []
-    return [entry for _, entry in jsonio.json_objects(data)
-            if entry is not None and isinstance(entry.get("operation_id"), str) and isinstance(entry.get("rows"), list)]
+        return [], []
+    entries: list[Row] = []
+    bad: list[int] = []
+    for number, entry in jsonio.json_objects(data):
+        if entry is not None and isinstance(entry.get("operation_id"), str) and isinstance(entry.get("rows"), list):
+            entries.append(entry)
+        else:
+            bad.append(number)
+    return entries, bad

@@ -34,7 +34,9 @@ class JsonFileStore:
 
     @property
     def info(self) -> StoreInfo:
-        return StoreInfo(kind="json", location=str(self.paths.reliability_file), why=self.why)
+        path = self.paths.reliability_file
+        notes = () if path.exists() else (f"fresh install: no reliability store at {path} yet",)
+        return StoreInfo(kind="json", location=str(path), why=self.why, notes=notes)
 
     @property
     def journal_file(self) -> Path:
@@ -68,7 +70,7 @@ class JsonFileStore:
     def sweep(self, args: SweepArgs) -> SweepOutcome:
         return json_sweep.run_sweep(self.paths, now_ms=args.now_ms, dry_run=args.dry_run,
                                     max_dispatches=args.max_dispatches, tenant=args.tenant,
-                                    lock_timeout=args.lock_timeout)
+                                    lock_timeout=args.lock_timeout, operator=args.operator, argv=args.argv)
 
     def verify_audit(self) -> AuditVerification:
         return audit_ledger.verify_audit_ledger(self.paths.audit_file)

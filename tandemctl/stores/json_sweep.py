@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from tandemctl.engine.audit_chain import AuditTail, event_line
 from tandemctl.engine.definitions import Definitions
 from tandemctl.engine.dispatcher import DeadLetterBook
-from tandemctl.engine.rows import Row
+from tandemctl.engine.rows import Row, RowChange
 from tandemctl.engine.run_records import run_validation_error
 from tandemctl.engine.run_store import RunStore, shard_bytes, shard_relpath
+from tandemctl.engine.sweep_order import engine_order
 from tandemctl.engine.sweep_plan import SweepChanges, SweepOutcome, SweepState, plan_sweep
 from tandemctl.errors import ConflictError, TandemctlError, UsageError
 from tandemctl.fs import atomic, limits, locks, reads, temps
@@ -29,20 +30,26 @@ from tandemctl.stores.paths import StatePaths
 from tandemctl.stores.sweep_intent import (
     intent_path,
     read_intent,
+    read_intent_journal,
     remove_intent,
     roll_forward,
     write_intent,
 )
+from tandemctl.stores.sweep_journal import journal_once, sweep_entry
 
 
 def run_sweep(paths: StatePaths, *, now_ms: int, dry_run: bool, max_dispatches: int | None,
-              tenant: Row | None, lock_timeout: float) -> SweepOutcome:
+              tenant: Row | None, lock_timeout: float, operator: str = "operator",
+              argv: tuple[str, ...] = ()) -> SweepOutcome:
     """One dispatcher sweep at `now_ms`. `tenant` limits it to the dead letters that tenant sees;
     `max_dispatches` caps dispatches (not resolves or exhausts); `dry_run` writes nothing."""
     if max_dispatches is not None and max_dispatches < 0:
         raise UsageError(f"--max must be 0 or more, got {max_dispatches}")
     if dry_run:
         return _plan_only(paths, now_ms, max_dispatches, tenant)
+    if not paths.reliability_file.exists() and not intent_path(paths).exists():
+        # A fresh install (no reliability store yet): nothing to sweep, and nothing is created.
+        return _plan_only(paths, now_ms, max_dispatches, tenant, dry_run=False)
     with locks.exclusive_lock(paths.runs_file, lock_timeout), \
             locks.exclusive_lock(paths.reliability_file, lock_timeout):
         for path in (paths.runs_file, paths.reliability_file, intent_path(paths)):
@@ -55,7 +62,11 @@ def run_sweep(paths: StatePaths, *, now_ms: int, dry_run: bool, max_dispatches: 
             state = load_sweep_state(paths)
             refuse_duplicate_dead_letter_ids(state.reliability.dead_letters, paths.reliability_file)
             todo = roll_forward(state, interrupted)
+            _engine_order(state, todo.dead_letters)
             _persist_or_explain(paths, state, todo)
+            entry = read_intent_journal(paths)
+            if entry is not None:
+                journal_once(paths.journal_file, entry, state.reliability.dead_letters, rolled_forward=True)
             remove_intent(paths)
             finished = (f"{len(todo.runs)} run(s) requeued, {len(todo.audit)} audit record(s), "
                         f"{len(todo.dead_letters)} dead-letter change(s) written")
@@ -63,15 +74,21 @@ def run_sweep(paths: StatePaths, *, now_ms: int, dry_run: bool, max_dispatches: 
         outcome, changes = plan_sweep(state, now_ms=now_ms, max_dispatches=max_dispatches, tenant=tenant,
                                       new_event_id=_new_event_id)
         if changes:
+            _engine_order(state, changes.dead_letters)
             refuse_duplicate_dead_letter_ids(state.reliability.dead_letters, paths.reliability_file)
-            write_intent(paths, state, changes, now_ms)
+            entry = sweep_entry(changes.dead_letters, now_ms=now_ms, operator=operator, argv=list(argv),
+                                tenant=_tenant_label(tenant)) if changes.dead_letters else None
+            write_intent(paths, state, changes, now_ms, journal=entry)
             _persist_or_explain(paths, state, changes)
+            if entry is not None:  # after the store write, before the intent goes: exactly once
+                journal_once(paths.journal_file, entry, state.reliability.dead_letters, rolled_forward=False)
             remove_intent(paths)
         outcome.finished_interrupted = finished
         return outcome
 
 
-def _plan_only(paths: StatePaths, now_ms: int, max_dispatches: int | None, tenant: Row | None) -> SweepOutcome:
+def _plan_only(paths: StatePaths, now_ms: int, max_dispatches: int | None, tenant: Row | None, *,
+               dry_run: bool = True) -> SweepOutcome:
     """A dry run reads without locking; a pending intent is rolled forward in memory only."""
     state = load_sweep_state(paths)
     interrupted = read_intent(paths)
@@ -79,8 +96,20 @@ def _plan_only(paths: StatePaths, now_ms: int, max_dispatches: int | None, tenan
         roll_forward(state, interrupted)
     outcome, _ = plan_sweep(state, now_ms=now_ms, max_dispatches=max_dispatches, tenant=tenant,
                             new_event_id=_new_event_id)
-    outcome.dry_run = True
+    outcome.dry_run = dry_run
     return outcome
+
+
+def _engine_order(state: "JsonSweepState", marks: list[RowChange]) -> None:
+    """Leave the dead letters in the order the engine's per-mark writes leave them."""
+    if marks:
+        state.reliability.dead_letters[:] = engine_order(state.reliability.dead_letters, marks)
+
+
+def _tenant_label(tenant: Row | None) -> str | None:
+    if tenant is None:
+        return None
+    return "/".join(str(tenant[key]) for key in ("org_id", "workspace_id", "deployment_id") if tenant.get(key))
 
 
 def _new_event_id() -> str:

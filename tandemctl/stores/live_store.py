@@ -165,6 +165,9 @@ class LiveStore:
     def writer(self, lock_timeout: float) -> Iterator[LiveWriter]:
         # The engine has no lock to take; tandemctl's own lock keeps two tandemctl writers' journal
         # intents apart (and the same host's offline writers never share the anchor).
+        own = user_state_dir(self.env)
+        if self.intent_anchor.parent == own:
+            own.mkdir(parents=True, exist_ok=True)  # tandemctl's own state dir, not one of the engine's
         with locks.exclusive_lock(self.intent_anchor, lock_timeout):
             yield LiveWriter(self, self.intent_anchor)
 

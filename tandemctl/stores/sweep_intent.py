@@ -49,6 +49,7 @@ class _Intent(BaseModel):
     runs: list[_RunEntry]
     audit: list[_AuditEntry]
     dead_letters: list[_DeadLetterEntry]
+    journal: dict[str, Any] | None = None  # the sweep's journal entry, appended once by operation id
 
 
 def intent_path(paths: StatePaths) -> Path:
@@ -60,8 +61,9 @@ def hot_key(state: SweepState, run_id: str) -> str:
     return state.runs.hot.index.get(run_id, run_id)
 
 
-def write_intent(paths: StatePaths, state: SweepState, changes: SweepChanges, now_ms: int) -> None:
-    document = {
+def write_intent(paths: StatePaths, state: SweepState, changes: SweepChanges, now_ms: int,
+                 journal: Row | None = None) -> None:
+    document: dict[str, Any] = {
         "tandemctl_sweep_intent": INTENT_VERSION,
         "now_ms": now_ms,
         "runs": [{"run_id": c.key, "map_key": hot_key(state, c.key), "prior": c.before, "record": c.after,
@@ -70,10 +72,32 @@ def write_intent(paths: StatePaths, state: SweepState, changes: SweepChanges, no
         "dead_letters": [{"dead_letter_id": c.key, "prior": c.before, "target": c.after}
                          for c in changes.dead_letters],
     }
+    if journal is not None:
+        document["journal"] = journal
     atomic.write_atomic(intent_path(paths), jsonio.dumps_pretty(document))
 
 
 def read_intent(paths: StatePaths) -> SweepChanges | None:
+    intent = _load_intent(paths)
+    if intent is None:
+        return None
+    return SweepChanges(
+        runs={e.run_id: RowChange(RUNS, e.run_id, e.prior, e.record) for e in intent.runs},
+        audit=[e.event for e in intent.audit],
+        dead_letters=[RowChange("dead_letters", e.dead_letter_id, e.prior, e.target) for e in intent.dead_letters],
+    )
+
+
+def read_intent_journal(paths: StatePaths) -> Row | None:
+    """The journal entry an interrupted sweep meant to append (None for intents written before it had one)."""
+    intent = _load_intent(paths)
+    journal = None if intent is None else intent.journal
+    if journal is None or not isinstance(journal.get("operation_id"), str) or not isinstance(journal.get("rows"), list):
+        return None
+    return journal
+
+
+def _load_intent(paths: StatePaths) -> "_Intent | None":
     path = intent_path(paths)
     data, _ = reads.read_bytes(path)
     if data is None:
@@ -90,11 +114,7 @@ def read_intent(paths: StatePaths) -> SweepChanges | None:
             f"{path}: unreadable sweep intent left by an interrupted tandemctl sweep; it cannot be rolled "
             "forward. Check the runs, audit and dead-letter files, then remove it to continue"
         )
-    return SweepChanges(
-        runs={e.run_id: RowChange(RUNS, e.run_id, e.prior, e.record) for e in intent.runs},
-        audit=[e.event for e in intent.audit],
-        dead_letters=[RowChange("dead_letters", e.dead_letter_id, e.prior, e.target) for e in intent.dead_letters],
-    )
+    return intent
 
 
 def remove_intent(paths: StatePaths) -> None:

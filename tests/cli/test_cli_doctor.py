@@ -126,7 +126,8 @@ def test_doctor_screen(tandemctl: Run, kind: str, state: StateDir, columns: int,
                        monkeypatch: pytest.MonkeyPatch) -> None:
     build_state(kind, state.root, healthy())
     monkeypatch.chdir(state.root.parent)  # relative paths: the screen does not depend on the temp dir
-    env = {"COLUMNS": str(columns), "TANDEM_ENGINE_URL": "http://127.0.0.1:9", "XDG_CONFIG_HOME": "cfg"}
+    env = {"COLUMNS": str(columns), "TTY_COMPATIBLE": "1",
+           "TANDEM_ENGINE_URL": "http://127.0.0.1:9", "XDG_CONFIG_HOME": "cfg"}
     result = tandemctl("--state-dir", state.root.name, "doctor", env=env)
     assert result.exit_code == 0, result.stdout
     check_screen(f"doctor_{columns}", result.stdout)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -111,8 +112,8 @@ def test_record_text_is_inert_in_tables(tandemctl, state: StateDir) -> None:
 def test_table_is_readable_at_80_columns(tandemctl, state: StateDir) -> None:
     write_store(state.reliability, [dead_letter("dead-letter-effect-18ab48006bed9a50", reason="x" * 200,
                                                 run_id="automation-v2-run-9c1f4a7e-1111-2222-3333-444455556666")])
-    result = tandemctl("dead-letters", "list", env={"COLUMNS": "80"})
-    lines = result.stdout.splitlines()
+    result = tandemctl("dead-letters", "list", env={"COLUMNS": "80", "TTY_COMPATIBLE": "1"})
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout).splitlines()
     assert lines and all(len(line) <= 80 for line in lines)
     assert "STATUS" in lines[0] and "open" in result.stdout
 

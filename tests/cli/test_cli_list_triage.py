@@ -20,6 +20,8 @@ ACME = tenant("acme", "ops")
 def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
+TERMINAL = {"TTY_COMPATIBLE": "1"}  # render as on a terminal at COLUMNS
+
 
 def small() -> Triage:
     superseded = {"superseded_by_success": True, "superseded_by_effect_id": "e9", "superseded_at_ms": NOW_MS - 5,
@@ -87,6 +89,6 @@ def test_json_is_unchanged_by_the_view_options(tandemctl: Run, kind: str, state:
                          ids=["attention", "wide", "wide-absolute"])
 def test_triage_screen(tandemctl: Run, kind: str, state: StateDir, columns: int, view: tuple[str, ...]) -> None:
     build_state(kind, state.root, small())
-    result = tandemctl("--all-tenants", "dead-letters", "list", *view, env={"COLUMNS": str(columns)})
+    result = tandemctl("--all-tenants", "dead-letters", "list", *view, env=TERMINAL | {"COLUMNS": str(columns)})
     assert result.exit_code == 0, result.stderr
     check_screen(f"list_{'_'.join(v.strip('-') for v in view)}_{columns}", result.stdout)

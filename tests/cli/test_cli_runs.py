@@ -75,7 +75,7 @@ def test_runs_show_not_found_and_tenant_scope(tandemctl: Run, kind: str, state: 
 @pytest.mark.parametrize("columns", [80, 120])
 def test_runs_show_screen(tandemctl: Run, kind: str, state: StateDir, columns: int) -> None:
     build_state(kind, state.root, state_with_history())
-    result = tandemctl("--all-tenants", "runs", "show", RUN_ID, env={"COLUMNS": str(columns)})
+    result = tandemctl("--all-tenants", "runs", "show", RUN_ID, env={"COLUMNS": str(columns), "TTY_COMPATIBLE": "1"})
     assert result.exit_code == 0, result.stderr
     check_screen(f"runs_show_{columns}", result.stdout)
 

@@ -20,6 +20,8 @@ Run = Callable[..., Result]
 def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
+TERMINAL = {"TTY_COMPATIBLE": "1"}  # render as on a terminal at COLUMNS
+
 
 def show(tandemctl: Run, dl: str = DL) -> dict[str, Any]:
     result = tandemctl("--all-tenants", "-o", "json", "dead-letters", "show", dl)
@@ -184,6 +186,6 @@ def test_show_jsonl_and_csv(tandemctl: Run, kind: str, state: StateDir) -> None:
 @pytest.mark.parametrize("columns", [80, 120])
 def test_show_screen(tandemctl: Run, kind: str, state: StateDir, columns: int) -> None:
     build_state(kind, state.root, full_state())
-    result = tandemctl("--all-tenants", "dead-letters", "show", DL, env={"COLUMNS": str(columns)})
+    result = tandemctl("--all-tenants", "dead-letters", "show", DL, env=TERMINAL | {"COLUMNS": str(columns)})
     assert result.exit_code == 0, result.stderr
     check_screen(f"show_{columns}", result.stdout, root=Path(state.root))

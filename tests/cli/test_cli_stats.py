@@ -70,6 +70,6 @@ def test_stats_is_tenant_scoped(tandemctl: Run, kind: str, state: StateDir) -> N
 @pytest.mark.parametrize("columns", [80, 120])
 def test_stats_screen(tandemctl: Run, kind: str, state: StateDir, columns: int) -> None:
     build_state(kind, state.root, small_state())
-    result = tandemctl("--all-tenants", "dead-letters", "stats", env={"COLUMNS": str(columns)})
+    result = tandemctl("--all-tenants", "dead-letters", "stats", env={"COLUMNS": str(columns), "TTY_COMPATIBLE": "1"})
     assert result.exit_code == 0, result.stderr
     check_screen(f"stats_{columns}", result.stdout)

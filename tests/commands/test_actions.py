@@ -193,7 +193,6 @@ def _seed(state: StateDir, rows: list[dict[str, Any]]) -> bytes:
     (ActionArgs("retry", selector=SelectorOptions(statuses=("all",)), reason="r", yes=True), "pass --all"),
     (ActionArgs("park", ids=("dead-1",)), "--reason TEXT is required"),
     (ActionArgs("resolve", ids=("dead-1",)), "--reason TEXT is required"),
-    (ActionArgs("retry", selector=SelectorOptions(statuses=("open",)), yes=True), "bulk actions record why"),
     (ActionArgs("retry", ids=("dead-1",), reason="  "), "must not be blank"),
     (ActionArgs("retry", ids=("",)), "must not be blank"),
 ])
@@ -202,6 +201,16 @@ def test_invalid_requests_are_usage_errors_before_anything_is_read(state: StateD
     state.reliability.write_bytes(b"not json")  # proves nothing was loaded
     with pytest.raises(UsageError, match=message.replace("-", r"\-")):
         perform(_invocation(state), args, interactive=True, confirm=lambda _: True)
+
+
+def test_a_bulk_action_asks_for_a_reason_only_once_something_is_selected(state: StateDir) -> None:
+    _seed(state, [dead_letter("dead-1")])
+    nothing = perform(_invocation(state), ActionArgs("retry", selector=SelectorOptions(statuses=("ignored",)),
+                                                     yes=True), interactive=True, confirm=lambda _: True)
+    assert nothing.plan.results == () and nothing.exit_code == 0
+    with pytest.raises(UsageError, match="bulk actions record why"):
+        perform(_invocation(state), ActionArgs("retry", selector=SelectorOptions(statuses=("open",)), yes=True),
+                interactive=True, confirm=lambda _: True)
 
 
 def test_declined_confirmation_aborts_and_writes_nothing(state: StateDir) -> None:

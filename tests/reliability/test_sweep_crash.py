@@ -87,14 +87,17 @@ def without_hashes(data: bytes) -> list[dict[str, Any]]:
 
 
 def test_clean_run_has_the_expected_durable_steps(durable_steps: list[str]) -> None:
-    # intent (3) + three shards (3 each) + hot file (3) + audit append (2) + reliability (3) + unlink (1)
-    assert len(durable_steps) == 21
+    # intent (3) + three shards (3 each) + hot file (3) + audit append (2) + reliability (3) + journal
+    # append (2) + unlink (1)
+    assert len(durable_steps) == 23
+    assert durable_steps[-3].endswith("append tandemctl-journal.jsonl")
     assert durable_steps[-1].endswith("unlink tandemctl-sweep.intent.json")
 
 
 def test_kill_at_every_step_converges(initial: SweepDir, reference: dict[str, bytes], durable_steps: list[str],
                                       tmp_path: Path) -> None:
     audit_name = "data/audit/protected_events.log.jsonl"
+    journal_name = "data/runtime/tandemctl-journal.jsonl"
     for k in range(1, len(durable_steps) + 1):
         d = SweepDir(tmp_path / f"k{k}" / "state")
         shutil.copytree(initial.root, d.root)
@@ -109,12 +112,19 @@ def test_kill_at_every_step_converges(initial: SweepDir, reference: dict[str, by
         for name, data in reference.items():
             if name == audit_name:
                 assert without_hashes(final[name]) == without_hashes(data), k
+            elif name == journal_name:  # journaled exactly once, whoever finished the sweep
+                assert without_operation_id(final[name]) == without_operation_id(data), k
             else:
                 assert final[name] == data, (k, name)
         if planned is not None:  # killed after the intent was written: exactly the planned lines
             assert [json.loads(line) for line in final[audit_name].splitlines()] == [e["event"] for e in planned]
         assert verify_audit_ledger(d.paths.audit_file).valid, k
         assert_requeued_once(d)
+
+
+def without_operation_id(data: bytes) -> list[dict[str, Any]]:
+    return [{k: v for k, v in json.loads(line).items() if k not in ("operation_id", "recovered")}
+            for line in data.splitlines()]
 
 
 def assert_requeued_once(d: SweepDir) -> None:
@@ -139,5 +149,7 @@ def test_kill_during_roll_forward_still_converges(initial: SweepDir, reference: 
     sweep(d)
     assert_requeued_once(d)
     final = d.files()
-    assert {name: data for name, data in final.items() if "audit" not in name} == {
-        name: data for name, data in reference.items() if "audit" not in name}
+    journal = "data/runtime/tandemctl-journal.jsonl"
+    assert {name: data for name, data in final.items() if "audit" not in name and name != journal} == {
+        name: data for name, data in reference.items() if "audit" not in name and name != journal}
+    assert without_operation_id(final[journal]) == without_operation_id(reference[journal])

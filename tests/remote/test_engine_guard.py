@@ -39,12 +39,19 @@ def test_answering_health_endpoint_means_live(d: SweepDir, engine: str) -> None:
         check_engine_idle(d.paths.engine_lock_file, engine, {})
     assert caught.value.exit_code == ExitCode.BUSY == 4
     assert "runs this dead-letter dispatcher itself every second" in caught.value.message
-    assert "answered HTTP 200" in caught.value.message
+    assert f"HTTP 200 from {engine}/global/health" in caught.value.message
     assert HealthHandler.paths[-1] == "/global/health"
 
 
 def test_any_http_answer_means_live(engine: str) -> None:
-    assert probe_health(engine + "/prefix-that-404s") == "answered HTTP 404"
+    assert probe_health(engine + "/prefix-that-404s") == "HTTP 404"
+
+
+def test_guard_message_says_what_answered_where_and_how_to_point_elsewhere(d: SweepDir, engine: str) -> None:
+    reason = detect_live_engine(d.paths.engine_lock_file, engine + "/prefix-that-404s", {})
+    assert reason is not None
+    assert f"HTTP 404 from {engine}/prefix-that-404s/global/health" in reason
+    assert "any answer there is treated as a live engine, for safety" in reason and "--engine-url" in reason
 
 
 def test_closed_port_means_not_live(d: SweepDir, closed_port: int) -> None:

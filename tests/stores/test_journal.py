@@ -8,8 +8,9 @@ import orjson
 import pytest
 
 from tandemctl.commands import history
+from tandemctl.commands.history import HistoryFilter as F
 from tandemctl.engine.dispositions import tenant_label
-from tandemctl.errors import NotFoundError, UsageError
+from tandemctl.errors import NotFoundError
 from tandemctl.stores import journal_file
 from tests.conftest import NOW_MS
 
@@ -65,26 +66,31 @@ def test_find_operation_or_not_found(tmp_path: Path) -> None:
 def test_history_is_newest_first_limited_and_filtered_by_dead_letter() -> None:
     entries = [_entry("op-1", ("dead-1", LOCAL)), _entry("op-2", ("dead-2", LOCAL)),
                _entry("op-3", ("dead-1", LOCAL), ("dead-3", LOCAL))]
-    ids = [e["operation_id"] for e in history.history(entries, tenant=None, dead_letter_id=None, limit=0)]
-    assert ids == ["op-3", "op-2", "op-1"]
-    assert [e["operation_id"] for e in history.history(entries, tenant=None, dead_letter_id=None, limit=2)] == [
-        "op-3", "op-2"]
-    assert [e["operation_id"] for e in history.history(entries, tenant=None, dead_letter_id="dead-1", limit=0)] == [
-        "op-3", "op-1"]
+    def ids(**filt: Any) -> list[str]:
+        return [e["operation_id"] for e in history.history(entries, tenant=None, filt=F(**filt))[0]]
+
+    assert ids(limit=0) == ["op-3", "op-2", "op-1"]
+    assert ids(limit=2) == ["op-3", "op-2"]
+    assert ids(dead_letter_id="dead-1", limit=0) == ["op-3", "op-1"]
 
 
 def test_history_shows_a_tenant_only_its_own_rows() -> None:
     entries = [_entry("op-1", ("dead-a", ORG_A)), _entry("op-2", ("dead-1", LOCAL), ("dead-a", ORG_A))]
-    local = history.history(entries, tenant={**LOCAL, "source": "local_implicit"}, dead_letter_id=None, limit=0)
+    local = history.history(entries, tenant={**LOCAL, "source": "local_implicit"}, filt=F(limit=0))[0]
     assert [(e["operation_id"], [r["dead_letter_id"] for r in e["rows"]]) for e in local] == [("op-2", ["dead-1"])]
-    assert len(history.history(entries, tenant=ORG_A, dead_letter_id=None, limit=0)) == 2
+    assert len(history.history(entries, tenant=ORG_A, filt=F(dead_letter_id=None, limit=0))[0]) == 2
     assert history.history(entries, tenant={"org_id": "org-a", "workspace_id": "ws-a", "deployment_id": "d"},
-                           dead_letter_id=None, limit=0) == []
+                           filt=F(limit=0)) == ([], 2)  # both hidden, counted
 
 
-def test_load_history_rejects_a_negative_limit(tmp_path: Path) -> None:
-    with pytest.raises(UsageError):
-        history.load_history(tmp_path / "j.jsonl", tenant=None, dead_letter_id=None, limit=-1)
+def test_unreadable_journal_lines_are_reported_by_number(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    journal_file.append(path, _entry("op-1"))
+    with open(path, "ab") as handle:
+        handle.write(b'{"operation_id": "op-2", "rows": [tor\n')
+    journal_file.append(path, _entry("op-3"))
+    entries, bad = journal_file.read_journal(path)
+    assert [e["operation_id"] for e in entries] == ["op-1", "op-3"] and bad == [2]
 
 
 def test_tenant_label() -> None:

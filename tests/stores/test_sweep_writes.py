@@ -51,6 +51,7 @@ def test_each_file_is_written_once_in_server_order(d: SweepDir, tmp_path: Path,
         "rename automation_v2_runs.json",
         "append protected_events.log.jsonl",
         "rename stateful_reliability.json",
+        "append tandemctl-journal.jsonl",  # the sweep's journal line, before its intent goes
         "unlink tandemctl-sweep.intent.json",
     ]
     assert not intent_path(d.paths).exists()

@@ -3,12 +3,15 @@
 `TANDEMCTL_GOLDEN_UPDATE=1` rewrites them; read the diff before committing."""
 
 import os
+import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+_SGR = re.compile(r"\x1b\[[0-9;]*m")  # bold and dim survive NO_COLOR on a terminal; a screen is its text
 
 
 def check_screen(name: str, text: str, *, root: Path | None = None) -> None:
+    text = _SGR.sub("", text)
     if root is not None:
         text = text.replace(str(root), "<STATE>")
     path = HERE / f"{name}.txt"
