@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from tandemctl import __version__
-from tandemctl.cli import dead_letters, journal, sweep
+from tandemctl.cli import dead_letters, export, journal, sweep
 from tandemctl.commands.options import RootOptions
 from tandemctl.constants import (
     ENV_ACTOR,
@@ -35,6 +35,7 @@ app.command("history", epilog=EXIT_CODE_HELP)(journal.history_command)
 app.command("undo", epilog=EXIT_CODE_HELP)(journal.undo_command)
 app.command("sweep")(sweep.sweep_command)
 app.add_typer(sweep.audit_app, name="audit")
+app.command("export", epilog=EXIT_CODE_HELP)(export.export_command)
 
 
 def _version(value: bool) -> None:

@@ -5,7 +5,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tandemctl.cli.params import ActiveOpt, OlderOpt, ReasonOpt, RunOpt, SinceOpt, SourceOpt, StatusOpt, selectors
+from tandemctl.cli.params import (
+    ActiveOpt,
+    OlderOpt,
+    ReasonOpt,
+    RunOpt,
+    SinceOpt,
+    SourceOpt,
+    StaleOpt,
+    StatusOpt,
+    selectors,
+)
 from tandemctl.cli.runner import run_command
 from tandemctl.commands.options import SelectorOptions
 from tandemctl.constants import DEFAULT_LIMIT
@@ -21,7 +31,7 @@ dead_letters_app = typer.Typer(no_args_is_help=True, help="List and act on dead 
 def list_command(
     ctx: typer.Context, status: StatusOpt = None, run: RunOpt = None, source_type: SourceOpt = None,
     active_only: ActiveOpt = False, since: SinceOpt = None, older_than: OlderOpt = None,
-    reason_match: ReasonOpt = None,
+    reason_match: ReasonOpt = None, stale: StaleOpt = False,
     after_id: Annotated[str | None, typer.Option("--after-id", help="Cursor: start after this id.")] = None,
     before_created_at_ms: Annotated[int | None, typer.Option(
         "--before-created-at-ms", min=0, help="Cursor: only rows created before this time.")] = None,
@@ -31,7 +41,7 @@ def list_command(
 
     Example: tandemctl --all-tenants dead-letters list --status retry_requested -o json
     """
-    sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)
+    sel = selectors(status, run, source_type, active_only, since, older_than, reason_match, stale)
 
     def body(inv: "Invocation") -> int:
         from tandemctl.commands.invocation import build_query
@@ -84,7 +94,7 @@ def _act(ctx: typer.Context, action: str, ids: list[str] | None, sel: SelectorOp
 def retry_command(
     ctx: typer.Context, ids: IdsArg = None, status: StatusOpt = None, run: RunOpt = None,
     source_type: SourceOpt = None, active_only: ActiveOpt = False, since: SinceOpt = None,
-    older_than: OlderOpt = None, reason_match: ReasonOpt = None, all_rows: AllOpt = False,
+    older_than: OlderOpt = None, reason_match: ReasonOpt = None, stale: StaleOpt = False, all_rows: AllOpt = False,
     reason: ReasonTextOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False,
     force: Annotated[bool, typer.Option("--force", help="Also retry resolved rows and rows already retrying.")] = False,
 ) -> None:
@@ -98,7 +108,7 @@ def retry_command(
 
     Example: tandemctl dead-letters retry --status ignored --run run-42 --reason "provider is back" --dry-run
     """
-    sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)
+    sel = selectors(status, run, source_type, active_only, since, older_than, reason_match, stale)
     _act(ctx, "retry", ids, sel, all_rows=all_rows, reason=reason, force=force, dry_run=dry_run, yes=yes)
 
 
@@ -106,7 +116,7 @@ def retry_command(
 def park_command(
     ctx: typer.Context, ids: IdsArg = None, status: StatusOpt = None, run: RunOpt = None,
     source_type: SourceOpt = None, active_only: ActiveOpt = False, since: SinceOpt = None,
-    older_than: OlderOpt = None, reason_match: ReasonOpt = None, all_rows: AllOpt = False,
+    older_than: OlderOpt = None, reason_match: ReasonOpt = None, stale: StaleOpt = False, all_rows: AllOpt = False,
     reason: ReasonTextOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False,
     force: Annotated[bool, typer.Option("--force", help="Also park resolved rows.")] = False,
 ) -> None:
@@ -116,7 +126,7 @@ def park_command(
 
     Example: tandemctl dead-letters park dead-letter-effect-18ab48006bed9a50 --reason "duplicate send"
     """
-    sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)
+    sel = selectors(status, run, source_type, active_only, since, older_than, reason_match, stale)
     _act(ctx, "park", ids, sel, all_rows=all_rows, reason=reason, force=force, dry_run=dry_run, yes=yes)
 
 
@@ -124,14 +134,14 @@ def park_command(
 def resolve_command(
     ctx: typer.Context, ids: IdsArg = None, status: StatusOpt = None, run: RunOpt = None,
     source_type: SourceOpt = None, active_only: ActiveOpt = False, since: SinceOpt = None,
-    older_than: OlderOpt = None, reason_match: ReasonOpt = None, all_rows: AllOpt = False,
+    older_than: OlderOpt = None, reason_match: ReasonOpt = None, stale: StaleOpt = False, all_rows: AllOpt = False,
     reason: ReasonTextOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False,
 ) -> None:
     """Mark dead letters resolved (handled outside Tandem), from any status. Needs --reason.
 
     Example: tandemctl dead-letters resolve --active-only --older-than 30d --reason "fixed by hand" --yes
     """
-    sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)
+    sel = selectors(status, run, source_type, active_only, since, older_than, reason_match, stale)
     _act(ctx, "resolve", ids, sel, all_rows=all_rows, reason=reason, force=False, dry_run=dry_run, yes=yes)
 
 
@@ -139,7 +149,7 @@ def resolve_command(
 def reopen_command(
     ctx: typer.Context, ids: IdsArg = None, status: StatusOpt = None, run: RunOpt = None,
     source_type: SourceOpt = None, active_only: ActiveOpt = False, since: SinceOpt = None,
-    older_than: OlderOpt = None, reason_match: ReasonOpt = None, all_rows: AllOpt = False,
+    older_than: OlderOpt = None, reason_match: ReasonOpt = None, stale: StaleOpt = False, all_rows: AllOpt = False,
     reason: ReasonTextOpt = None, dry_run: DryRunOpt = False, yes: YesOpt = False,
 ) -> None:
     """Reopen dead letters (status open, disposition reopened) for another look.
@@ -149,5 +159,5 @@ def reopen_command(
 
     Example: tandemctl dead-letters reopen --status ignored --reason-match "quota" --reason "quota raised"
     """
-    sel = selectors(status, run, source_type, active_only, since, older_than, reason_match)
+    sel = selectors(status, run, source_type, active_only, since, older_than, reason_match, stale)
     _act(ctx, "reopen", ids, sel, all_rows=all_rows, reason=reason, force=False, dry_run=dry_run, yes=yes)

@@ -6,6 +6,7 @@ from tandemctl.commands.action_rules import Outcome, Rule, changed_row, decide
 from tandemctl.engine.dispositions import visible_to_tenant
 from tandemctl.engine.query import DeadLetterQuery, iter_matching
 from tandemctl.engine.rows import Row, RowChange, first_by_key
+from tandemctl.engine.sealed import READ_ONLY_REASON, is_sealed
 
 
 def plan_action(rows: list[Row], *, rule: Rule, ids: tuple[str, ...], query: DeadLetterQuery | None,
@@ -24,6 +25,8 @@ def plan_action(rows: list[Row], *, rule: Rule, ids: tuple[str, ...], query: Dea
 
 def _evaluate(rule: Rule, row: Row, *, force: bool, reason: str | None, actor: str, now_ms: int) -> RowResult:
     dl_id, status = str(row["dead_letter_id"]), str(row["status"])
+    if is_sealed(row):
+        return RowResult(dl_id, Outcome.REFUSED, status, reason=READ_ONLY_REASON)
     decision = decide(rule, row, force=force)
     if decision.outcome is Outcome.CHANGED:
         after = changed_row(rule, row, reason=reason, actor=actor, now_ms=now_ms)

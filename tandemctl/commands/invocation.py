@@ -3,7 +3,7 @@
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +15,7 @@ from tandemctl.commands.options import RootOptions as RootOptions
 from tandemctl.commands.options import SelectorOptions as SelectorOptions
 from tandemctl.constants import DEFAULT_LIMIT, DEFAULT_TENANT, ENV_NOW_MS, OutputFormat
 from tandemctl.engine.query import DeadLetterQuery
+from tandemctl.engine.stale import succeeded_effects
 from tandemctl.errors import UsageError
 from tandemctl.stores.base import Store, StoreSelection
 from tandemctl.stores.open import open_store
@@ -38,6 +39,7 @@ class Invocation:
     argv: tuple[str, ...]
     env: Mapping[str, str] = field(repr=False)
     selection: StoreSelection = field(default_factory=StoreSelection)
+    notify: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
 
     def store(self) -> Store:
         """The store this invocation reads and writes (the storage seam), opened once."""
@@ -45,8 +47,12 @@ class Invocation:
 
     @cached_property
     def _store(self) -> Store:
-        # Detection (and a database connection) happens once per invocation.
-        return open_store(self.paths, self.env, self.selection)
+        # Detection (and a database connection) happens once per invocation, and so do its notes.
+        store = open_store(self.paths, self.env, self.selection)
+        if self.notify is not None and not self.quiet:
+            for note in store.info.notes:
+                self.notify(note)
+        return store
 
 
 def _first_set(*values: float | None) -> float:
@@ -63,7 +69,8 @@ def read_now_ms(env: Mapping[str, str]) -> int:
     return time.time_ns() // 1_000_000
 
 
-def resolve(options: RootOptions, env: Mapping[str, str] | None = None) -> Invocation:
+def resolve(options: RootOptions, env: Mapping[str, str] | None = None,
+            notify: Callable[[str], None] | None = None) -> Invocation:
     env = dict(os.environ) if env is None else env
     settings = load_file_settings(Path(options.config) if options.config else None, env)
     state_dir = options.state_dir if options.state_dir is not None else settings.state_dir
@@ -86,6 +93,7 @@ def resolve(options: RootOptions, env: Mapping[str, str] | None = None) -> Invoc
             live=options.live or settings.mode == "live",
             engine_url=options.engine_url or settings.engine_url, api_token_file=options.api_token_file,
         ),
+        notify=notify,
     )
 
 
@@ -101,10 +109,13 @@ def build_query(inv: Invocation, sel: SelectorOptions, *, after_id: str | None =
             raise UsageError(f"--reason-match: invalid regular expression: {exc}") from None
     if limit < 0:
         raise UsageError("--limit: must be 0 (all) or a positive number")
+    # --stale needs the tool effects: read through the seam, the rule is the engine mirror's.
+    stale = succeeded_effects(inv.store().load_collection("tool_effects")) if sel.stale else None
     return DeadLetterQuery(
         tenant=inv.tenant, statuses=sel.statuses, run_id=sel.run_id, source_type=sel.source_type,
         active_only=sel.active_only, created_after_ms=after, created_before_ms=before,
         reason_pattern=pattern, after_id=after_id, before_created_at_ms=before_created_at_ms, limit=limit,
+        stale_effects=stale,
     )
 
 
@@ -117,4 +128,6 @@ def describe_paths(inv: Invocation) -> list[str]:
         f"journal: {p.journal_file}",
         f"tenant: {'all tenants' if inv.tenant is None else '/'.join(inv.tenant.values())}",
     ]
+    info = inv.store().info
+    lines.append(f"store: {info.kind} {info.location} ({info.why})")
     return [str(line) for line in lines]

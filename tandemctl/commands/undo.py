@@ -16,6 +16,7 @@ from tandemctl.engine.dispositions import visible_to_tenant
 from tandemctl.engine.models import DeadLetterRecord
 from tandemctl.engine.records import canonical_row
 from tandemctl.engine.rows import Row, RowChange, first_by_key
+from tandemctl.engine.sealed import READ_ONLY_REASON, is_sealed
 from tandemctl.engine.validation import validate_rows
 from tandemctl.errors import CorruptStateError, UsageError
 from tandemctl.stores import journal_file
@@ -72,6 +73,8 @@ def plan_undo(rows: list[Row], journaled: list[Row], *, operation_id: str, tenan
 
 def _undo_row(record: Row, row: Row, *, operation_id: str, now_ms: int) -> RowResult:
     dl_id, status = str(row["dead_letter_id"]), str(row["status"])
+    if is_sealed(row):
+        return RowResult(dl_id, Outcome.REFUSED, status, reason=READ_ONLY_REASON)
     fields, before, after = record.get("fields"), record.get("before"), record.get("after")
     if not (isinstance(fields, list) and all(isinstance(name, str) for name in fields)
             and isinstance(before, dict) and isinstance(after, dict)):

@@ -10,6 +10,7 @@ from rich.text import Text
 from tandemctl.commands.list_dead_letters import ListOutcome
 from tandemctl.constants import OutputFormat
 from tandemctl.engine.dispositions import dead_letter_retry_dispatch_count, tenant_of
+from tandemctl.engine.sealed import SEALED_KEY, is_readable
 from tandemctl.render.console import STATUS_STYLES, emit_envelope, envelope, message, stdout_console
 from tandemctl.render.tabular import emit_csv, emit_jsonl
 from tandemctl.render.text import age, inert
@@ -35,6 +36,11 @@ CSV_COLUMNS = ("dead_letter_id", "status", "org_id", "workspace_id", "deployment
 
 def _csv_row(row: dict[str, Any]) -> list[Any]:
     tenant = tenant_of(row)
+    if not is_readable(row):
+        # Only the index columns are known; the reason column says why and how to read it.
+        return [row["dead_letter_id"], row["status"], tenant.get("org_id"), tenant.get("workspace_id"),
+                tenant.get("deployment_id", ""), row.get("run_id") or "", "sealed", "", "", "", "",
+                row["updated_at_ms"], "", _sealed_reason(row)]
     return [
         row["dead_letter_id"], row["status"], tenant.get("org_id"), tenant.get("workspace_id"),
         tenant.get("deployment_id", ""), row.get("run_id", ""), row["source_type"], row["source_id"],
@@ -47,6 +53,10 @@ def _tenant_label(row: dict[str, Any]) -> str:
     tenant = tenant_of(row)
     label = f"{tenant.get('org_id')}/{tenant.get('workspace_id')}"
     return f"{label}/{tenant['deployment_id']}" if tenant.get("deployment_id") else label
+
+
+def _sealed_reason(row: dict[str, Any]) -> str:
+    return f"sealed: {row[SEALED_KEY]['note']}"
 
 
 WIDE = 140  # below this, the table keeps what a person needs to act: full id, status, tenant, age, reason
@@ -70,6 +80,9 @@ def _table(outcome: ListOutcome, *, quiet: bool) -> None:
     table.add_column("AGE", justify="right", no_wrap=True, min_width=4)
     table.add_column("REASON", overflow="ellipsis", no_wrap=True, ratio=4, min_width=8)
     for row in outcome.rows:
+        if not is_readable(row):
+            table.add_row(*_sealed_cells(row, outcome.now_ms, wide))
+            continue
         status = row["status"]
         cells: list[Text | str] = [
             Text(inert(row["dead_letter_id"])), Text(status, style=STATUS_STYLES.get(status, "")),
@@ -83,6 +96,10 @@ def _table(outcome: ListOutcome, *, quiet: bool) -> None:
         table.add_row(*cells)
     if outcome.rows:
         console.print(table)
+    sealed = sum(1 for row in outcome.rows if not is_readable(row))
+    if sealed and not quiet:
+        message(f"{sealed} sealed row(s): their payload is encrypted; only id, run, status, tenant and update "
+                "time are shown (see the README, 'Sealed rows')", style="yellow")
     summary = f"{len(outcome.rows)} dead letter(s)"
     if outcome.next_cursor:
         summary += f"; more remain: --after-id {outcome.next_cursor['after_id']}"
@@ -90,3 +107,14 @@ def _table(outcome: ListOutcome, *, quiet: bool) -> None:
             summary += f" --before-created-at-ms {outcome.next_cursor['before_created_at_ms']}"
     if not quiet:
         message(summary, style="dim")
+
+
+def _sealed_cells(row: dict[str, Any], now_ms: int, wide: bool) -> list[Text | str]:
+    """A sealed row: what its index columns say; SOURCE shows "sealed" and AGE the last update."""
+    status = row["status"]
+    cells: list[Text | str] = [Text(inert(row["dead_letter_id"])), Text(status, style=STATUS_STYLES.get(status, "")),
+                               Text(inert(_tenant_label(row)))]
+    if wide:
+        cells += [Text(inert(row.get("run_id") or "-")), Text("sealed", style="yellow"), "-"]
+    cells += ["-", age(now_ms, row["updated_at_ms"]), Text(inert(_sealed_reason(row)))]
+    return cells
