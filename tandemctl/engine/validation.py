@@ -3,7 +3,7 @@
 import types
 import typing
 from pathlib import Path
-from typing import Annotated, Any, NotRequired, Required
+from typing import Annotated, Any, NotRequired, Required, cast
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
@@ -18,7 +18,9 @@ _typed_dicts: dict[type[BaseModel], Any] = {}
 def _adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
     adapter = _adapters.get(model)
     if adapter is None:
-        adapter = TypeAdapter(list[typed_dict_for(model)])  # type: ignore[misc]
+        # The item type is built at run time, so the checker sees it as Any (pydantic's own stubs
+        # for TypeAdapter's argument changed between 2.13 and 2.14).
+        adapter = TypeAdapter(cast(Any, list)[typed_dict_for(model)])
         _adapters[model] = adapter
     return adapter
 
