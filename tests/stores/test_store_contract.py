@@ -10,6 +10,7 @@ import pytest
 
 from tandemctl.engine.rows import RowChange
 from tandemctl.stores.base import ChangeConflict
+from tests.cli.test_cli_actions import CASES
 from tests.conftest import NOW_MS, Result, StateDir
 from tests.factories import dead_letter, scope, tenant
 from tests.stores.sqlite_builder import StoreBuilder
@@ -197,3 +198,29 @@ def test_sealed_rows_are_listed_marked_and_never_written(seeder: Seed, tandemctl
     after = seeded.raw()
     assert (after["dl-local"], after["dl-hosted"]) == (before["dl-local"], before["dl-hosted"])
     assert ids(tandemctl("-o", "json", "dead-letters", "list", "--source-type", "tool_effect")) == ["dl-plain"]
+
+
+@pytest.mark.parametrize(("action", "status", "force", "code", "final"), CASES)
+def test_the_cli_transition_table_on_every_store(seeder: Seed, tandemctl: Callable[..., Result], action: str,
+                                                 status: str, force: bool, code: int, final: str) -> None:
+    seeded = seeder([dead_letter("dead-1", status=status), dead_letter("dead-2")])
+    before = seeded.raw()
+    result = tandemctl("-o", "json", "dead-letters", action, "dead-1", "--reason", "why",
+                       *(["--force"] if force else []))
+    assert result.exit_code == code, result.stderr
+    assert seeded.records()["dead-1"]["status"] == final
+    if final == status:
+        assert seeded.raw() == before and result.json()["data"]["applied"] is False
+    else:
+        assert seeded.raw()["dead-2"] == before["dead-2"]
+
+
+def test_other_tenants_ids_are_not_found_and_retry_resets_the_budget(seeder: Seed,
+                                                                     tandemctl: Callable[..., Result]) -> None:
+    exhausted = dead_letter("dead-x", status="ignored", operator_disposition="retry_exhausted",
+                            metadata={"retry_dispatch_count": 5, "retry_dispatched_at_ms": 900})
+    seeded = seeder([exhausted, dead_letter("dead-a", tenant_context=ORG_A)])
+    assert tandemctl("dead-letters", "park", "dead-a", "--reason", "x").exit_code == 3
+    assert tandemctl("dead-letters", "retry", "dead-x", "--reason", "again").exit_code == 0
+    metadata = seeded.records()["dead-x"]["metadata"]
+    assert "retry_dispatch_count" not in metadata and metadata["previous_retry_dispatch_count"] == 5
