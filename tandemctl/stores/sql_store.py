@@ -92,21 +92,24 @@ class SqlStore:
     # -- reads ---------------------------------------------------------------------------------
 
     def rows(self, table: ReliabilityTable, where: str = "1=1", params: tuple[Any, ...] = (),
-             after: tuple[int, int] | None = None) -> Iterator[Row]:
-        """Decoded rows in the engine's order, one keyset batch at a time; `after` is the
-        (updated_at_ms, rowid) to start after."""
+             after: tuple[int, int] | None = None, first_batch: int = BATCH) -> Iterator[Row]:
+        """Decoded rows in the engine's order, one keyset batch at a time (growing from `first_batch`
+        to BATCH, so a page decodes about what it shows); `after` is the (updated_at_ms, rowid) to
+        start after."""
+        size = max(1, min(first_batch, BATCH))
         while True:
             clause, args = where, params
             if after is not None:
                 clause = f"({where}) AND (updated_at_ms < ? OR (updated_at_ms = ? AND rowid > ?))"
                 args = (*params, after[0], after[0], after[1])
             batch = self.fetch(f"SELECT {select_columns(table)} FROM {table.name} WHERE {clause} {ORDER} "
-                               f"LIMIT {BATCH}", args)
+                               f"LIMIT {size}", args)
             decoded = self.decode_batch(table, [RawRow.of(values) for values in batch])
             yield from (row.record for row in decoded)
-            if len(batch) < BATCH:
+            if len(batch) < size:
                 return
             after = (batch[-1][5], batch[-1][0])
+            size = min(size * 4, BATCH)
 
     def decode_batch(self, table: ReliabilityTable, raws: list[RawRow]) -> list[DecodedRow]:
         decoded = [decode_row(table, raw, key=self.key, location=self.dialect.location) for raw in raws]
@@ -115,8 +118,9 @@ class SqlStore:
 
     def list_dead_letters(self, query: DeadLetterQuery) -> Page:
         where, params = self._where(query)
+        first = query.limit + 1 if query.limit > 0 else BATCH  # the page and the row telling whether more remain
         if query.after_id is None or not query.after_id.strip():
-            return list_dead_letters(self.rows(DEAD_LETTERS, where, params), query)
+            return list_dead_letters(self.rows(DEAD_LETTERS, where, params, first_batch=first), query)
         anchor = self.fetch(f"SELECT {select_columns(DEAD_LETTERS)} FROM dead_letters WHERE dead_letter_id = ?",
                             (query.after_id,))
         rest = dataclasses.replace(query, after_id=None)
@@ -125,7 +129,8 @@ class SqlStore:
         anchor_row = self.decode_batch(DEAD_LETTERS, [RawRow.of(anchor[0])])[0].record
         if not list(iter_matching([anchor_row], rest)):
             return Page(rows=[], next_cursor=None)
-        return list_dead_letters(self.rows(DEAD_LETTERS, where, params, after=(anchor[0][5], anchor[0][0])), rest)
+        start = (anchor[0][5], anchor[0][0])
+        return list_dead_letters(self.rows(DEAD_LETTERS, where, params, after=start, first_batch=first), rest)
 
     def _where(self, query: DeadLetterQuery) -> tuple[str, tuple[Any, ...]]:
         """The filters the index columns answer exactly (the payload filters run after decoding)."""

@@ -253,3 +253,13 @@ def test_sweep_dry_run_plans_like_the_files_and_sweep_refuses(tmp_path: Path) ->
     assert refused.exit_code == 4
     assert "dispatcher handles requested retries at start-up and every second" in refused.stdout
     assert database.read_bytes() == before
+
+
+def test_a_first_page_or_a_filtered_list_decodes_only_what_it_needs(state: StateDir, tandemctl: Run) -> None:
+    """A row never reached is never decoded: the oldest row is garbage, the newest page is fine."""
+    builder = StoreBuilder().garbage("dead_letters", dead_letter("dl-bad", status="ignored", updated=1))
+    build(state, builder, *[dead_letter(f"dl-{i}", updated=1000 + i) for i in range(5)])
+    page = tandemctl("-o", "json", "dead-letters", "list", "--limit", "2")
+    assert [row["dead_letter_id"] for row in page.json()["data"]] == ["dl-4", "dl-3"]
+    assert tandemctl("dead-letters", "list", "--status", "open", "--limit", "0").exit_code == 0
+    one_line_error(tandemctl("dead-letters", "list", "--limit", "0"), 5, "dl-bad")

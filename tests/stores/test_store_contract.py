@@ -224,3 +224,20 @@ def test_other_tenants_ids_are_not_found_and_retry_resets_the_budget(seeder: See
     assert tandemctl("dead-letters", "retry", "dead-x", "--reason", "again").exit_code == 0
     metadata = seeded.records()["dead-x"]["metadata"]
     assert "retry_dispatch_count" not in metadata and metadata["previous_retry_dispatch_count"] == 5
+
+
+def test_engine_order_and_cursor_across_many_batches(seeder: Seed, tandemctl: Callable[..., Result]) -> None:
+    rows = [dead_letter(f"dl-{i:04}", updated=1000 + (i * 7919) % 97) for i in range(1300)]
+    seeder(rows)
+    expected = [row["dead_letter_id"] for row in sorted(rows, key=lambda row: -row["updated_at_ms"])]
+    assert ids(tandemctl("-o", "json", "dead-letters", "list", "--limit", "0")) == expected
+    seen: list[str] = []
+    argv = ["-o", "json", "dead-letters", "list", "--limit", "450"]
+    result = tandemctl(*argv)
+    while True:
+        seen += ids(result)
+        cursor = result.json().get("next")
+        if not cursor:
+            break
+        result = tandemctl(*argv, "--after-id", cursor["after_id"])
+    assert seen == expected
