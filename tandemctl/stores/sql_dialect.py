@@ -59,7 +59,7 @@ class SqliteDialect:
     def connect(self) -> sqlite3.Connection:
         uri = f"file:{quote(str(self.path))}?mode=rw"  # never creates the file
         connection = sqlite3.connect(uri, uri=True, isolation_level=None,
-                                     timeout=s.SQLITE_BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+                                     timeout=s.SQLITE_BUSY_TIMEOUT_MS / 1000)
         connection.execute(f"PRAGMA busy_timeout={s.SQLITE_BUSY_TIMEOUT_MS}")
         connection.execute("PRAGMA synchronous=FULL")
         return connection

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from tandemctl.engine import protected_records as pr
 from tandemctl.engine.models import COLLECTIONS
 from tandemctl.engine.rows import Row
@@ -60,8 +62,8 @@ def decode_row(table: ReliabilityTable, raw: RawRow, *, key: bytes | None, locat
     try:
         decoded = pr.decode_payload(raw.payload, kind=table.kind, record_id=raw.key, columns=raw.columns, key=key)
     except pr.SealedPayloadError as exc:
-        encoding = "hosted" if "hosted" in exc.message else "local_encrypted"
-        marker = sealed_marker(encoding=encoding, readable=False, note=f"{exc.message}; {exc.hint}")
+        marker = sealed_marker(encoding=_sealed_encoding(raw.payload), readable=False,
+                               note=f"{exc.message}; {exc.hint}")
         return DecodedRow(placeholder_row(key_field=table.record_id_field, key=raw.key, run_id=raw.run_id,
                                           status=raw.status, updated_at_ms=raw.updated_at_ms, org_id=raw.org_id,
                                           workspace_id=raw.workspace_id, deployment_id=raw.deployment_id,
@@ -75,6 +77,16 @@ def decode_row(table: ReliabilityTable, raw: RawRow, *, key: bytes | None, locat
         record = {**record, "tandemctl_sealed": sealed_marker(encoding="local_encrypted", readable=True,
                                                               note=DECRYPTED_NOTE)}
     return DecodedRow(record, decoded.encoding)
+
+
+def _sealed_encoding(payload: str) -> str:
+    """hosted (a KMS-wrapped key rides along, or another seal version) or local_encrypted."""
+    try:
+        body = orjson.loads(payload[len(pr.SEALED_PREFIX):])
+    except orjson.JSONDecodeError:
+        return "unknown"
+    local = isinstance(body, dict) and "envelope" not in body and body.get("version") == pr.LOCAL_SEAL_VERSION
+    return "local_encrypted" if local else "hosted"
 
 
 def _check_columns(table: ReliabilityTable, raw: RawRow, record: Row, where: str) -> None:

@@ -8,17 +8,13 @@ from typing import TYPE_CHECKING, Any
 from tandemctl.engine.protected_records import scope_columns
 from tandemctl.engine.rows import Row, RowChange
 from tandemctl.engine.sealed import READ_ONLY_REASON, without_marker
-from tandemctl.errors import TandemctlError, UnsupportedStateError
+from tandemctl.errors import UnsupportedStateError
 from tandemctl.stores.base import ChangeConflict
 from tandemctl.stores.db_schema import TABLE_BY_COLLECTION, ReliabilityTable
 from tandemctl.stores.sql_rows import RawRow, encode_for_write, select_columns
 
 if TYPE_CHECKING:
     from tandemctl.stores.sql_store import SqlStore
-
-
-class SealedRowWrite(TandemctlError):
-    code = "sealed_row"
 
 
 class SqlWriter:
@@ -66,7 +62,8 @@ class SqlWriter:
         if current != change.before:
             return False
         if "tandemctl_sealed" in current:
-            raise SealedRowWrite(f"{table.name} {change.key!r}: {READ_ONLY_REASON}")
+            # The plans refuse sealed rows already; this is the store's own guarantee.
+            raise UnsupportedStateError(f"{table.name} {change.key!r}: {READ_ONLY_REASON}")
         after = without_marker(change.after)
         # Last writer wins on updated_at_ms in the engine: ours must be strictly newer to survive.
         after["updated_at_ms"] = max(int(after["updated_at_ms"]), raw.updated_at_ms + 1)

@@ -13,6 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from tandemctl.cli.app import app
+from tandemctl.engine.rows import RowChange
+from tandemctl.errors import UnsupportedStateError
 from tandemctl.stores import db_schema as s
 from tests.conftest import NOW_MS, Result, StateDir
 from tests.factories import dead_letter, write_json, write_store
@@ -263,3 +265,15 @@ def test_a_first_page_or_a_filtered_list_decodes_only_what_it_needs(state: State
     assert [row["dead_letter_id"] for row in page.json()["data"]] == ["dl-4", "dl-3"]
     assert tandemctl("dead-letters", "list", "--status", "open", "--limit", "0").exit_code == 0
     one_line_error(tandemctl("dead-letters", "list", "--limit", "0"), 5, "dl-bad")
+
+
+def test_the_store_itself_never_writes_a_sealed_row(state: StateDir, key_file: Path) -> None:
+    seeded = build(state, StoreBuilder().add("dead_letters", dead_letter("dl-enc"), encoding="local"))
+    seeded.env["TANDEM_MEMORY_LOCAL_KEY_FILE"] = str(key_file)
+    before = seeded.raw()
+    with seeded.store().writer(5.0) as writer:
+        row = writer.dead_letters()[0]
+        assert row["tandemctl_sealed"]["readable"] is True
+        with pytest.raises(UnsupportedStateError, match="never writes sealed rows"):
+            writer.apply([RowChange("dead_letters", "dl-enc", row, {**row, "status": "ignored"})])
+    assert seeded.raw() == before
