@@ -93,23 +93,40 @@ class SqlStore:
 
     def rows(self, table: ReliabilityTable, where: str = "1=1", params: tuple[Any, ...] = (),
              after: tuple[int, int] | None = None, first_batch: int = BATCH) -> Iterator[Row]:
-        """Decoded rows in the engine's order, one keyset batch at a time (growing from `first_batch`
-        to BATCH, so a page decodes about what it shows); `after` is the (updated_at_ms, rowid) to
-        start after."""
+        """Decoded rows in the engine's order; `after` is the (updated_at_ms, rowid) to start after.
+
+        A page first asks for `first_batch` rows (a top-N query, decoding about what it shows); the
+        rest, if wanted, comes from one more query read BATCH rows at a time (never one query per
+        batch: without an index on updated_at_ms each would sort the table again)."""
+        select = f"SELECT {select_columns(table)} FROM {table.name} WHERE "
         size = max(1, min(first_batch, BATCH))
-        while True:
-            clause, args = where, params
-            if after is not None:
-                clause = f"({where}) AND (updated_at_ms < ? OR (updated_at_ms = ? AND rowid > ?))"
-                args = (*params, after[0], after[0], after[1])
-            batch = self.fetch(f"SELECT {select_columns(table)} FROM {table.name} WHERE {clause} {ORDER} "
-                               f"LIMIT {size}", args)
-            decoded = self.decode_batch(table, [RawRow.of(values) for values in batch])
-            yield from (row.record for row in decoded)
-            if len(batch) < size:
-                return
-            after = (batch[-1][5], batch[-1][0])
-            size = min(size * 4, BATCH)
+        clause, args = self._after(where, params, after)
+        batch = self.fetch(f"{select}{clause} {ORDER} LIMIT {size}", args)
+        yield from self._decoded(table, batch)
+        if len(batch) < size:
+            return
+        clause, args = self._after(where, params, (batch[-1][5], batch[-1][0]))
+        with self.guard():
+            cursor = self.connection.execute(self.dialect.sql(f"{select}{clause} {ORDER}"), args)
+        try:
+            while True:
+                with self.guard():
+                    chunk = cursor.fetchmany(BATCH)
+                if not chunk:
+                    return
+                yield from self._decoded(table, chunk)
+        finally:
+            cursor.close()  # a page that stopped early must not keep a read snapshot open
+
+    @staticmethod
+    def _after(where: str, params: tuple[Any, ...], after: tuple[int, int] | None) -> tuple[str, tuple[Any, ...]]:
+        if after is None:
+            return where, params
+        return (f"({where}) AND (updated_at_ms < ? OR (updated_at_ms = ? AND rowid > ?))",
+                (*params, after[0], after[0], after[1]))
+
+    def _decoded(self, table: ReliabilityTable, values: list[Any]) -> Iterator[Row]:
+        return (row.record for row in self.decode_batch(table, [RawRow.of(value) for value in values]))
 
     def decode_batch(self, table: ReliabilityTable, raws: list[RawRow]) -> list[DecodedRow]:
         decoded = [decode_row(table, raw, key=self.key, location=self.dialect.location) for raw in raws]
