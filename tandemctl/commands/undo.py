@@ -12,7 +12,7 @@ from tandemctl.commands.action_rules import Outcome
 from tandemctl.commands.actions import journal_entry
 from tandemctl.commands.execute import Confirm, Execution, execute
 from tandemctl.commands.invocation import Invocation
-from tandemctl.engine.dispositions import visible_to_tenant
+from tandemctl.engine.dispositions import forward_clock, visible_to_tenant
 from tandemctl.engine.models import DeadLetterRecord
 from tandemctl.engine.records import canonical_row
 from tandemctl.engine.rows import Row, RowChange, first_by_key
@@ -88,7 +88,7 @@ def _undo_row(record: Row, row: Row, *, operation_id: str, now_ms: int) -> RowRe
             reverted[name] = before[name]
         else:
             reverted.pop(name, None)
-    reverted["updated_at_ms"] = now_ms  # undo is a new write: it moves the row's clock forward, not back
+    reverted["updated_at_ms"] = forward_clock(row, now_ms)  # undo is a new write: the clock moves forward
     reverted = canonical_row(reverted, "dead_letters")
     if set(fields) - UNDOABLE_FIELDS or not _is_valid(reverted):
         # A journal is a plain file: never let a tampered record write a row the engine rejects.

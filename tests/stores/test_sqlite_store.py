@@ -210,11 +210,16 @@ def test_reads_work_while_a_writer_holds_a_transaction(state: StateDir, tandemct
 
 def test_the_clock_only_moves_forward_in_column_and_payload(state: StateDir, tandemctl: Run) -> None:
     seeded = build(state, StoreBuilder(), dead_letter("dl-future", created=NOW_MS + 5, updated=NOW_MS + 10))
-    assert tandemctl("dead-letters", "park", "dl-future", "--reason", "x").exit_code == 0
+    park = tandemctl("-o", "json", "dead-letters", "park", "dl-future", "--reason", "x")
+    assert park.exit_code == 0
     assert seeded.records()["dl-future"]["updated_at_ms"] == NOW_MS + 11
     assert seeded.columns("dl-future")[:2] == ("ignored", NOW_MS + 11)
     envelope = orjson.loads(seeded.raw()["dl-future"])
     assert (envelope["kind"], envelope["id"]) == ("dead_letter", "dl-future")
+    # The journal says what was written, so undo recognises the row and moves the clock on again.
+    undo = tandemctl("undo", park.json()["data"]["operation_id"], "--yes")
+    assert undo.exit_code == 0, undo.stderr
+    assert seeded.columns("dl-future")[:2] == ("open", NOW_MS + 12)
 
 
 def _sweep_state(root: Path, *, database: bool) -> None:
