@@ -100,3 +100,19 @@ class EngineStartingError(BusyError):
 
 class WriteError(TandemctlError):
     code = "write_failed"
+
+
+class DatabaseUnavailableError(TandemctlError):
+    """The 0.6.9+ database could not be reached or logged into (exit 1): server down, wrong URL or
+    password, unreadable file. Nothing was read or written."""
+
+    code = "database_unavailable"
+
+
+class SweepDelegatedError(BusyError):
+    """`sweep` (not --dry-run) on a 0.6.9+ database store (exit 4, like an engine that is live):
+    requeueing runs means editing the runs table and the protected audit log, which spec 03 §2.10
+    reserves to the engine; its own dispatcher handles requested retries at start-up and every
+    second. Nothing was written."""
+
+    code = "sweep_delegated_to_engine"

@@ -2,6 +2,7 @@
 fresh database per test. PostgreSQL refuses to run as root, so as root pg_ctl runs as the
 `postgres` system user (or a dedicated one) through a small privilege-dropping wrapper."""
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -73,8 +74,9 @@ def _wrapped_pg_ctl(pg_ctl: str, user: pwd.struct_passwd, workdir: Path) -> str:
     return str(wrapper)
 
 
-@pytest.fixture(scope="session")
-def pg_server(request: pytest.FixtureRequest) -> Iterator[PostgreSQLExecutor]:
+@contextlib.contextmanager
+def running_cluster(request: pytest.FixtureRequest) -> Iterator[PostgreSQLExecutor]:
+    """A throwaway cluster on a temporary directory and a loopback port, removed afterwards."""
     pg_ctl = _find_pg_ctl(request)
     if pg_ctl is None:
         if os.environ.get("CI"):  # CI installs the server: a missing one is a failure, never a skip
@@ -96,6 +98,12 @@ def pg_server(request: pytest.FixtureRequest) -> Iterator[PostgreSQLExecutor]:
             yield executor
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server(request: pytest.FixtureRequest) -> Iterator[PostgreSQLExecutor]:
+    with running_cluster(request) as executor:
+        yield executor
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from tandemctl import __version__
-from tandemctl.cli import check, config, dead_letters, journal, monitor, runs, sweep
+from tandemctl.cli import check, config, dead_letters, export, journal, monitor, runs, sweep
 from tandemctl.cli.root_group import HELP_OPTIONS, RootGroup
 from tandemctl.commands.options import RootOptions
 from tandemctl.constants import (
@@ -43,6 +43,7 @@ app.command("metrics")(monitor.metrics_command)
 app.command("check")(check.check_command)
 app.add_typer(runs.runs_app, name="runs")
 app.add_typer(runs.events_app, name="events")
+app.command("export", epilog=EXIT_CODE_HELP)(export.export_command)
 
 
 def _version(value: bool) -> None:

@@ -9,7 +9,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tandemctl.cli.complete import complete_dead_letter_id
-from tandemctl.cli.params import ActiveOpt, OlderOpt, ReasonOpt, RunOpt, SinceOpt, SourceOpt, StatusOpt, selectors
+from tandemctl.cli.params import (
+    ActiveOpt,
+    OlderOpt,
+    ReasonOpt,
+    RunOpt,
+    SinceOpt,
+    SourceOpt,
+    StaleOpt,
+    StatusOpt,
+    selectors,
+)
 from tandemctl.cli.runner import run_command
 from tandemctl.commands.options import SelectorOptions
 from tandemctl.constants import DEFAULT_LIMIT
@@ -31,7 +41,7 @@ dead_letters_app = typer.Typer(no_args_is_help=True, help="List and act on dead 
 def list_command(
     ctx: typer.Context, status: StatusOpt = None, run: RunOpt = None, source_type: SourceOpt = None,
     active_only: ActiveOpt = False, since: SinceOpt = None, older_than: OlderOpt = None,
-    reason_match: ReasonOpt = None,
+    reason_match: ReasonOpt = None, stale: StaleOpt = False,
     after_id: Annotated[str | None, typer.Option("--after-id", help="Cursor: start after this id.")] = None,
     before_created_at_ms: Annotated[int | None, typer.Option(
         "--before-created-at-ms", min=0, help="Cursor: only rows created before this time.")] = None,
@@ -73,7 +83,7 @@ def list_command(
 
         statuses = select_statuses(status or [], exclude=exclude_status or [], needs_attention=needs_attention)
         sel = selectors(list(statuses), run, source_type, active_only or needs_attention, since, older_than,
-                        reason_match)
+                        reason_match, stale)
         query = build_query(inv, sel, after_id=after_id, before_created_at_ms=before_created_at_ms, limit=limit)
         if watch:
             return _watch(inv, query, wide=wide, absolute=time_format is TimeFormat.ABSOLUTE, interval=interval)
@@ -149,7 +159,8 @@ def _act(ctx: typer.Context, action: str, ids: list[str] | None, sel: SelectorOp
 _ACTION_PARAMS: tuple[tuple[str, Any, object], ...] = (
     ("ids", IdsArg, None), ("status", StatusOpt, None), ("run", RunOpt, None), ("source_type", SourceOpt, None),
     ("active_only", ActiveOpt, False), ("since", SinceOpt, None), ("older_than", OlderOpt, None),
-    ("reason_match", ReasonOpt, None), ("all_rows", AllOpt, False), ("reason", ReasonTextOpt, None),
+    ("reason_match", ReasonOpt, None), ("stale", StaleOpt, False), ("all_rows", AllOpt, False),
+    ("reason", ReasonTextOpt, None),
     ("dry_run", DryRunOpt, False), ("yes", YesOpt, False),
 )
 
@@ -161,7 +172,7 @@ def _action_command(action: str, doc: str, force_help: str | None = None, *,
 
     def command(ctx: typer.Context, **options: Any) -> None:
         sel = selectors(options["status"], options["run"], options["source_type"], options["active_only"],
-                        options["since"], options["older_than"], options["reason_match"])
+                        options["since"], options["older_than"], options["reason_match"], options["stale"])
         _act(ctx, action, options["ids"], sel, all_rows=options["all_rows"], reason=options["reason"],
              force=options.get("force", False), dry_run=options["dry_run"], yes=options["yes"],
              max_rps=options.get("max_rps"))

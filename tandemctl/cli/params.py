@@ -21,9 +21,14 @@ ActiveOpt = Annotated[bool, typer.Option("--active-only", help="Hide rows supers
 SinceOpt = Annotated[str | None, typer.Option("--since", help="Created within this long (e.g. 2h, 7d).")]
 OlderOpt = Annotated[str | None, typer.Option("--older-than", help="Created at least this long ago.")]
 ReasonOpt = Annotated[str | None, typer.Option("--reason-match", help="Reason matches this regex.")]
+StaleOpt = Annotated[bool, typer.Option(
+    "--stale", help="Only untouched open rows whose tool effect has since succeeded (left open by 0.6.9+ "
+    "databases).")]
 
 
 def selectors(status: list[str] | None, run: str | None, source_type: str | None, active_only: bool,
-              since: str | None, older_than: str | None, reason_match: str | None) -> SelectorOptions:
+              since: str | None, older_than: str | None, reason_match: str | None,
+              stale: bool = False) -> SelectorOptions:
     return SelectorOptions(statuses=tuple(status or ()), run_id=run, source_type=source_type,
-                           active_only=active_only, since=since, older_than=older_than, reason_match=reason_match)
+                           active_only=active_only, since=since, older_than=older_than, reason_match=reason_match,
+                           stale=stale)

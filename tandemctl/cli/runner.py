@@ -27,7 +27,7 @@ def run_command(ctx: typer.Context, command: str, body: "Callable[[Invocation], 
     options: RootOptions = ctx.find_root().obj or RootOptions()
     fmt = options.output or OutputFormat(os.environ.get(ENV_OUTPUT, "table") or "table")
     try:
-        inv = resolve(options, announce=lambda line: console.message(line, style="dim"))
+        inv = resolve(options, notify=lambda note: console.message(note, style="yellow"))
         fmt = inv.output
         if inv.verbose:
             for line in describe_paths(inv):

@@ -6,6 +6,7 @@ from tandemctl.commands.action_rules import Outcome, Rule, changed_row, decide
 from tandemctl.engine.dispositions import tenant_label, tenant_of, visible_to_tenant
 from tandemctl.engine.query import DeadLetterQuery, iter_matching
 from tandemctl.engine.rows import Row, RowChange, first_by_key
+from tandemctl.engine.sealed import READ_ONLY_REASON, is_sealed
 
 
 def plan_action(rows: list[Row], *, rule: Rule, ids: tuple[str, ...], query: DeadLetterQuery | None,
@@ -32,6 +33,8 @@ def held_elsewhere(rows: list[Row], ids: list[str] | tuple[str, ...]) -> tuple[t
 def _evaluate(rule: Rule, row: Row, *, force: bool, reason: str | None, actor: str, now_ms: int,
               resets_budget: bool) -> RowResult:
     dl_id, status = str(row["dead_letter_id"]), str(row["status"])
+    if is_sealed(row):
+        return RowResult(dl_id, Outcome.REFUSED, status, reason=READ_ONLY_REASON)
     decision = decide(rule, row, force=force, resets_budget=resets_budget)
     if decision.outcome is Outcome.CHANGED:
         after = changed_row(rule, row, reason=reason, actor=actor, now_ms=now_ms, resets_budget=resets_budget)

@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
-from tandemctl.engine.dispositions import dead_letter_retry_dispatch_count, mark_dead_letter_disposition, stamp_metadata
+from tandemctl.engine.dispositions import (
+    dead_letter_retry_dispatch_count,
+    forward_clock,
+    mark_dead_letter_disposition,
+    stamp_metadata,
+)
 from tandemctl.engine.models import DeadLetterStatus
 from tandemctl.engine.records import canonical_row
 from tandemctl.engine.rows import Row
@@ -124,6 +129,7 @@ def changed_row(rule: Rule, row: Row, *, reason: str | None, actor: str, now_ms:
                                  actor_id=actor, now_ms=now_ms)
     if rule.action == "retry" and resets_budget:
         reset_retry_budget(new)
+    new["updated_at_ms"] = forward_clock(row, now_ms)
     return canonical_row(new, "dead_letters")
 
 

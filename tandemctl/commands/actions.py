@@ -63,7 +63,7 @@ def perform(inv: Invocation, args: ActionArgs, *, interactive: bool, confirm: Co
 def _selection(inv: Invocation, args: ActionArgs, rule: Rule) -> tuple[tuple[str, ...], DeadLetterQuery | None]:
     sel = args.selector
     filtered = bool(sel.statuses or sel.run_id is not None or sel.source_type is not None or sel.active_only
-                    or sel.since or sel.older_than or sel.reason_match is not None)
+                    or sel.since or sel.older_than or sel.reason_match is not None or sel.stale)
     if args.ids and (filtered or args.all_rows):
         raise UsageError("give dead-letter ids or selector flags (--status, --run, ..., --all), not both")
     if any(not dl_id.strip() for dl_id in args.ids):
@@ -73,7 +73,7 @@ def _selection(inv: Invocation, args: ActionArgs, rule: Rule) -> tuple[tuple[str
         return tuple(dict.fromkeys(args.ids)), None
     if not filtered and not args.all_rows:
         raise UsageError("name dead-letter ids, or select rows with --status, --run, --source-type, "
-                         "--active-only, --since, --older-than or --reason-match (or --all for every row)")
+                         "--active-only, --since, --older-than, --reason-match or --stale (or --all for every row)")
     if args.reason is not None and not args.reason.strip():
         raise UsageError("--reason must not be blank")
     query = build_query(inv, sel, limit=0)
@@ -95,7 +95,7 @@ def _describe(args: ActionArgs) -> dict[str, object]:
     described: dict[str, object] = {
         "status": list(sel.statuses), "run": sel.run_id, "source_type": sel.source_type,
         "active_only": sel.active_only, "since": sel.since, "older_than": sel.older_than,
-        "reason_match": sel.reason_match, "all": args.all_rows,
+        "reason_match": sel.reason_match, "stale": sel.stale, "all": args.all_rows,
     }
     return {key: value for key, value in described.items() if value not in (None, False, [])}
 

@@ -3,6 +3,7 @@ file parses, the audit chain, counts, and what looks wrong. Exit 0 healthy, 1 wa
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 from tandemctl.commands.config_report import config_location
@@ -86,12 +87,11 @@ def run_doctor(inv: Invocation, *, stale_after: str) -> DoctorOutcome:
     )
     if live is not None:
         outcome.add("engine", OK, f"live ({live}): the engine runs the dispatcher; `tandemctl sweep` refuses")
-    if info.kind == "json":
-        held = locks.is_flock_held(inv.paths.reliability_file.with_name(
-            inv.paths.reliability_file.name + locks.LOCK_SUFFIX))
+    if info.lock_file is not None:
+        held = locks.is_flock_held(Path(info.lock_file))
         outcome.add("lock", WARNING if held else OK,
                     "another tandemctl holds the store lock now" if held else "tandemctl's store lock is free")
-    elif inv.paths.reliability_file.exists():
+    if info.kind != "json" and inv.paths.reliability_file.exists():
         outcome.add("stale json store", WARNING, f"{inv.paths.reliability_file} exists next to the {info.kind} "
                     "store, which is authoritative: the file is stale and tandemctl ignores it")
     rows = _check_records(store, outcome)

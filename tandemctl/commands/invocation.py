@@ -25,6 +25,7 @@ from tandemctl.constants import (
 )
 from tandemctl.engine.dispositions import tenant_label
 from tandemctl.engine.query import DeadLetterQuery
+from tandemctl.engine.stale import succeeded_effects
 from tandemctl.errors import UsageError
 from tandemctl.stores.base import Store, StoreSelection
 from tandemctl.stores.open import open_store
@@ -50,7 +51,7 @@ class Invocation:
     selection: StoreSelection = field(default_factory=StoreSelection)
     options: RootOptions = field(default_factory=RootOptions)  # as given, for `config show` and `doctor`
 
-    announce: Callable[[str], None] | None = field(default=None, repr=False, compare=False)  # -v lines
+    notify: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
 
     def store(self) -> Store:
         """The store this invocation reads and writes (the storage seam), opened once."""
@@ -58,11 +59,11 @@ class Invocation:
 
     @cached_property
     def _store(self) -> Store:
-        # Detection (and a database connection) happens once per invocation.
+        # Detection (and a database connection) happens once per invocation, and so do its notes.
         store = open_store(self.paths, self.env, self.selection)
-        if self.verbose and self.announce is not None:
-            info = store.info
-            self.announce(f"store: {info.kind} {info.location} ({info.why})")
+        if self.notify is not None and not self.quiet:
+            for note in store.info.notes:
+                self.notify(note)
         return store
 
     def with_max_rps(self, max_rps: float | None) -> "Invocation":
@@ -85,7 +86,7 @@ def read_now_ms(env: Mapping[str, str]) -> int:
 
 
 def resolve(options: RootOptions, env: Mapping[str, str] | None = None, *,
-            announce: Callable[[str], None] | None = None) -> Invocation:
+            notify: Callable[[str], None] | None = None) -> Invocation:
     env = dict(os.environ) if env is None else env
     settings = load_file_settings(Path(options.config) if options.config else None, env)
     state_dir = options.state_dir if options.state_dir is not None else settings.state_dir
@@ -105,7 +106,7 @@ def resolve(options: RootOptions, env: Mapping[str, str] | None = None, *,
         paths=paths, tenant=tenant, tenant_explicit=tenant_text is not None and not options.all_tenants,
         output=options.output or settings.output or OutputFormat.TABLE,
         actor=(options.actor or settings.actor or login_user(env)).strip() or "operator",
-        now_ms=read_now_ms(env), verbose=options.verbose, quiet=options.quiet, announce=announce,
+        now_ms=read_now_ms(env), verbose=options.verbose, quiet=options.quiet,
         lock_timeout=_first_set(options.lock_timeout, settings.lock_timeout, DEFAULT_LOCK_TIMEOUT),
         engine_url=engine_url, argv=options.argv, env=env,
         selection=StoreSelection(
@@ -114,6 +115,7 @@ def resolve(options: RootOptions, env: Mapping[str, str] | None = None, *,
             engine_url=engine_url, api_token_file=options.api_token_file, engine_url_source=url_source,
         ),
         options=options,
+        notify=notify,
     )
 
 
@@ -150,11 +152,14 @@ def build_query(inv: Invocation, sel: SelectorOptions, *, after_id: str | None =
             raise UsageError(f"--reason-match: invalid regular expression: {exc}") from None
     if limit < 0:
         raise UsageError("--limit: must be 0 (all) or a positive number")
+    # --stale needs the tool effects: read through the seam, the rule is the engine mirror's.
+    stale = succeeded_effects(inv.store().load_collection("tool_effects")) if sel.stale else None
     return DeadLetterQuery(
         tenant=inv.tenant, statuses=parse_statuses(sel.statuses), run_id=sel.run_id,
         source_type=parse_source_type(sel.source_type),
         active_only=sel.active_only, created_after_ms=after, created_before_ms=before,
         reason_pattern=pattern, after_id=after_id, before_created_at_ms=before_created_at_ms, limit=limit,
+        stale_effects=stale,
     )
 
 
@@ -167,4 +172,6 @@ def describe_paths(inv: Invocation) -> list[str]:
         f"journal: {p.journal_file}",
         f"tenant: {'all tenants' if inv.tenant is None else tenant_label(inv.tenant)}",
     ]
+    info = inv.store().info
+    lines.append(f"store: {info.kind} {info.location} ({info.why})")
     return [str(line) for line in lines]

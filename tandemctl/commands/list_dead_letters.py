@@ -22,7 +22,9 @@ class ListOutcome:
 
 
 def run_list(store: Store, query: DeadLetterQuery, *, now_ms: int, count_elsewhere: bool = False) -> ListOutcome:
-    """One page; with `count_elsewhere`, also how many matching rows other tenants hold (one more read)."""
+    """One page; with `count_elsewhere`, also how many matching rows other tenants hold (one more read).
+    The outcome's notes are what the store learned while listing (its notes from opening were shown then)."""
+    known = set(store.info.notes)
     page = store.list_dead_letters(query)
     info = store.info
     elsewhere = 0
@@ -33,4 +35,4 @@ def run_list(store: Store, query: DeadLetterQuery, *, now_ms: int, count_elsewhe
         elsewhere = sum(1 for row in everywhere.rows if not visible_to_tenant(row, tenant))
     label = None if query.tenant is None else tenant_label(query.tenant)
     return ListOutcome(rows=page.rows, next_cursor=page.next_cursor, now_ms=now_ms, source=info.location,
-                       notes=info.notes, tenant=label, elsewhere=elsewhere)
+                       notes=tuple(note for note in info.notes if note not in known), tenant=label, elsewhere=elsewhere)

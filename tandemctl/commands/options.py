@@ -40,3 +40,4 @@ class SelectorOptions:
     since: str | None = None
     older_than: str | None = None
     reason_match: str | None = None
+    stale: bool = False  # untouched open rows whose source effect succeeded (spec 03 §1.3 B4)

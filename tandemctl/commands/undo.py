@@ -14,10 +14,11 @@ from tandemctl.commands.actions import journal_entry
 from tandemctl.commands.config import parse_tenant
 from tandemctl.commands.execute import Confirm, Execution, execute
 from tandemctl.commands.invocation import Invocation
-from tandemctl.engine.dispositions import visible_to_tenant
+from tandemctl.engine.dispositions import forward_clock, visible_to_tenant
 from tandemctl.engine.models import DeadLetterRecord
 from tandemctl.engine.records import canonical_row
 from tandemctl.engine.rows import Row, RowChange, first_by_key
+from tandemctl.engine.sealed import READ_ONLY_REASON, is_sealed
 from tandemctl.engine.validation import validate_rows
 from tandemctl.errors import CorruptStateError, NotFoundError, UsageError
 from tandemctl.stores import journal_file
@@ -111,6 +112,8 @@ def plan_undo(rows: list[Row], journaled: list[Row], *, operation_id: str, tenan
 
 def _undo_row(record: Row, row: Row, *, operation_id: str, now_ms: int) -> RowResult:
     dl_id, status = str(row["dead_letter_id"]), str(row["status"])
+    if is_sealed(row):
+        return RowResult(dl_id, Outcome.REFUSED, status, reason=READ_ONLY_REASON)
     fields, before, after = record.get("fields"), record.get("before"), record.get("after")
     if not (isinstance(fields, list) and all(isinstance(name, str) for name in fields)
             and isinstance(before, dict) and isinstance(after, dict)):
@@ -124,7 +127,7 @@ def _undo_row(record: Row, row: Row, *, operation_id: str, now_ms: int) -> RowRe
             reverted[name] = before[name]
         else:
             reverted.pop(name, None)
-    reverted["updated_at_ms"] = now_ms  # undo is a new write: it moves the row's clock forward, not back
+    reverted["updated_at_ms"] = forward_clock(row, now_ms)  # undo is a new write: the clock moves forward
     reverted = canonical_row(reverted, "dead_letters")
     if set(fields) - UNDOABLE_FIELDS or not _is_valid(reverted):
         # A journal is a plain file: never let a tampered record write a row the engine rejects.

@@ -97,3 +97,12 @@ def stamp_metadata(row: Row, updates: Row) -> None:
         meta = {"previous_metadata": meta}
     meta.update(updates)
     row["metadata"] = meta
+
+
+def forward_clock(row: Row, now_ms: int) -> int:
+    """tandemctl's write time for a row: now, but never at or before the stored `updated_at_ms`.
+
+    Not an engine rule for its own writes; it is what makes ours survive the 0.6.9+ database's
+    last-writer-wins upsert (spec 03 §1.3 B3, §2.10 step 5) under clock skew, on every store alike."""
+    stored = row.get("updated_at_ms")
+    return max(now_ms, stored + 1) if isinstance(stored, int) else now_ms

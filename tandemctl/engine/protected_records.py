@@ -29,7 +29,8 @@ KEY_BYTES: Final = 32
 LOCAL_IMPLICIT_TENANT: Final = {"org_id": "local", "workspace_id": "local", "source": "local_implicit"}
 _ENVELOPE_KEYS: Final = frozenset({"tenant_context", "kind", "id", "payload"})
 _HEX: Final = frozenset(string.hexdigits.encode())
-_KEY_HINT: Final = "point TANDEM_MEMORY_LOCAL_KEY_FILE (or --key-file) at the engine's local memory key"
+_KEY_HINT: Final = ("point TANDEM_MEMORY_LOCAL_KEY_FILE at the engine's local memory key (or set "
+                    "TANDEM_MEMORY_DECRYPT_PROVIDER=local-... to use ~/.tandem/memory/local_memory.key)")
 
 
 class PayloadDecodeError(CorruptStateError):

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from tandemctl.constants import DEFAULT_LIMIT
 from tandemctl.engine.dispositions import dead_letter_superseded_by_success, visible_to_tenant
 from tandemctl.engine.rows import Row
+from tandemctl.engine.sealed import is_readable
+from tandemctl.engine.stale import EffectKey, is_stale_open
 
 
 def normalize_filter(value: str | None) -> str | None:
@@ -33,6 +35,8 @@ class DeadLetterQuery:
     after_id: str | None = None
     before_created_at_ms: int | None = None
     limit: int = DEFAULT_LIMIT
+    # --stale: only untouched open rows whose effect succeeded (these keys; see engine/stale.py).
+    stale_effects: frozenset[EffectKey] | None = None
 
     @property
     def has_filter(self) -> bool:
@@ -41,7 +45,15 @@ class DeadLetterQuery:
             _status_set(self.statuses) or normalize_filter(self.run_id) or normalize_filter(self.source_type)
             or self.active_only or self.created_after_ms is not None
             or self.created_before_ms is not None or self.reason_pattern is not None
+            or self.stale_effects is not None
         )
+
+    @property
+    def needs_payload(self) -> bool:
+        """True when a filter reads fields only the payload holds (not the index columns)."""
+        return bool(normalize_filter(self.source_type) or self.active_only or self.created_after_ms is not None
+                    or self.created_before_ms is not None or self.reason_pattern is not None
+                    or self.stale_effects is not None or self.before_created_at_ms is not None)
 
 
 def _status_set(statuses: Iterable[str]) -> set[str]:
@@ -53,6 +65,7 @@ def iter_matching(rows: Iterable[Row], query: DeadLetterQuery) -> Iterator[Row]:
     run_id = normalize_filter(query.run_id)
     statuses = _status_set(query.statuses)
     source = normalize_filter(query.source_type)
+    payload_filter = query.needs_payload
     for row in rows:
         if query.tenant is not None and not visible_to_tenant(row, query.tenant):
             continue
@@ -60,11 +73,18 @@ def iter_matching(rows: Iterable[Row], query: DeadLetterQuery) -> Iterator[Row]:
             continue
         if statuses and normalize_filter(row["status"]) not in statuses:
             continue
+        if not is_readable(row):
+            # A sealed row shows only its index columns: a payload filter cannot say it matches.
+            if not payload_filter:
+                yield row
+            continue
         if source is not None and normalize_filter(row["source_type"]) != source:
             continue
         if query.active_only and dead_letter_superseded_by_success(row):
             continue
         if not _matches_ours(row, query):
+            continue
+        if query.stale_effects is not None and not is_stale_open(row, query.stale_effects):
             continue
         yield row
 

@@ -10,6 +10,7 @@ from rich.text import Text
 from tandemctl.commands.list_dead_letters import ListOutcome
 from tandemctl.constants import OutputFormat
 from tandemctl.engine.dispositions import dead_letter_retry_dispatch_count, tenant_label, tenant_of
+from tandemctl.engine.sealed import SEALED_KEY, is_readable
 from tandemctl.render.console import STATUS_STYLES, emit_envelope, envelope, message, print_table, stdout_console
 from tandemctl.render.tabular import emit_csv, emit_jsonl
 from tandemctl.render.text import age, inert
@@ -42,12 +43,21 @@ CSV_COLUMNS = ("dead_letter_id", "status", "org_id", "workspace_id", "deployment
 
 def _csv_row(row: dict[str, Any]) -> list[Any]:
     tenant = tenant_of(row)
+    if not is_readable(row):
+        # Only the index columns are known; the reason column says why and how to read it.
+        return [row["dead_letter_id"], row["status"], tenant.get("org_id"), tenant.get("workspace_id"),
+                tenant.get("deployment_id", ""), row.get("run_id") or "", "sealed", "", "", "", "",
+                row["updated_at_ms"], "", _sealed_reason(row)]
     return [
         row["dead_letter_id"], row["status"], tenant.get("org_id"), tenant.get("workspace_id"),
         tenant.get("deployment_id", ""), row.get("run_id", ""), row["source_type"], row["source_id"],
         row.get("attempts", 0), dead_letter_retry_dispatch_count(row), row["created_at_ms"],
         row["updated_at_ms"], row.get("operator_disposition", ""), row["reason"],
     ]
+
+
+def _sealed_reason(row: dict[str, Any]) -> str:
+    return f"sealed: {row[SEALED_KEY]['note']}"
 
 
 WIDE = 140  # below this, the table keeps what a person needs to act: full id, status, tenant, age, reason
@@ -71,6 +81,9 @@ def _table(outcome: ListOutcome, *, quiet: bool) -> None:
     table.add_column("AGE", justify="right", no_wrap=True, min_width=4)
     table.add_column("REASON", overflow="ellipsis", no_wrap=True, ratio=4, min_width=8)
     for row in outcome.rows:
+        if not is_readable(row):
+            table.add_row(*_sealed_cells(row, outcome.now_ms, wide))
+            continue
         status = row["status"]
         cells: list[Text | str] = [
             Text(inert(row["dead_letter_id"])), Text(status, style=STATUS_STYLES.get(status, "")),
@@ -84,6 +97,10 @@ def _table(outcome: ListOutcome, *, quiet: bool) -> None:
         table.add_row(*cells)
     if outcome.rows:
         print_table(table)
+    sealed = sum(1 for row in outcome.rows if not is_readable(row))
+    if sealed and not quiet:
+        message(f"{sealed} sealed row(s): their payload is encrypted; only id, run, status, tenant and update "
+                "time are shown (see the README, 'Sealed rows')", style="yellow")
     summary = f"{len(outcome.rows)} dead letter(s)"
     if outcome.next_cursor:
         summary += f"; {_more(outcome.next_cursor)}"
@@ -101,3 +118,14 @@ def _more(cursor: dict[str, Any]) -> str:
     if "before_created_at_ms" in cursor:
         text += f" --before-created-at-ms {cursor['before_created_at_ms']}"
     return text
+
+
+def _sealed_cells(row: dict[str, Any], now_ms: int, wide: bool) -> list[Text | str]:
+    """A sealed row: what its index columns say; SOURCE shows "sealed" and AGE the last update."""
+    status = row["status"]
+    cells: list[Text | str] = [Text(inert(row["dead_letter_id"])), Text(status, style=STATUS_STYLES.get(status, "")),
+                               Text(inert(tenant_label(tenant_of(row))))]
+    if wide:
+        cells += [Text(inert(row.get("run_id") or "-")), Text("sealed", style="yellow"), "-"]
+    cells += ["-", age(now_ms, row["updated_at_ms"]), Text(inert(_sealed_reason(row)))]
+    return cells

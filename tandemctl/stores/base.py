@@ -25,6 +25,7 @@ class StoreInfo:
     # What this store cannot do, consulted by the use cases (so no command asks which store it is):
     unsupported_actions: tuple[tuple[str, str], ...] = ()  # (action, why not and what to do instead)
     resets_retry_budget: bool = True  # False: a retried row keeps its spent dispatcher budget
+    lock_file: str | None = None  # tandemctl's own write lock, when it is a file (doctor probes it)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 from tandemctl.engine import jsonio
 from tandemctl.engine.models import COLLECTIONS
+from tandemctl.engine.records import serialize_reliability_top
 from tandemctl.engine.rows import Row
 from tandemctl.engine.validation import validate_rows
 from tandemctl.errors import CorruptStateError, UnsupportedStateError
@@ -59,17 +60,4 @@ def parse_reliability_layout(data: bytes | None, path: Path) -> tuple[Reliabilit
 
 def serialize_reliability(store: ReliabilityData) -> bytes:
     """The engine's layout: schema_version 1, arrays sorted by updated_at_ms desc (stable)."""
-    out: dict[str, Any] = {"schema_version": 1}
-    for collection in COLLECTIONS:
-        rows = store.top.get(collection, [])
-        out[collection] = sorted(rows, key=_updated_at, reverse=True)
-    for key, value in store.top.items():
-        if key not in out:
-            out[key] = value  # unknown top-level keys: the engine drops them, we keep them
-    return jsonio.dumps_pretty(out)
-
-
-def _updated_at(row: Row) -> int:
-    value = row["updated_at_ms"]
-    assert isinstance(value, int)
-    return value
+    return serialize_reliability_top(store.top)

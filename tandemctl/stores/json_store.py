@@ -36,7 +36,8 @@ class JsonFileStore:
     def info(self) -> StoreInfo:
         path = self.paths.reliability_file
         notes = () if path.exists() else (f"fresh install: no reliability store at {path} yet",)
-        return StoreInfo(kind="json", location=str(path), why=self.why, notes=notes)
+        return StoreInfo(kind="json", location=str(path), why=self.why, notes=notes,
+                         lock_file=str(path.with_name(path.name + locks.LOCK_SUFFIX)))
 
     @property
     def journal_file(self) -> Path:

@@ -133,7 +133,7 @@ def load_sweep_state(paths: StatePaths) -> JsonSweepState:
     reliability = parse_reliability(data, paths.reliability_file)
     entries = list(hot.entries.values())  # as loaded, before this sweep changes any
     definitions = Definitions(lambda: load_definitions(paths.definitions_dir, paths.legacy_definitions_file),
-                              lambda: _snapshot_runs(entries))
+                              lambda: snapshot_runs(entries))
     return JsonSweepState(
         runs=RunStore(hot, shard_reader(paths.shard_root)),
         definitions=definitions,
@@ -144,7 +144,7 @@ def load_sweep_state(paths: StatePaths) -> JsonSweepState:
     )
 
 
-def _snapshot_runs(entries: list[Row]) -> list[Row]:
+def snapshot_runs(entries: list[Row]) -> list[Row]:
     """Hot runs with a valid snapshot: the only ones the definition override looks at."""
     return [run for run in entries if run.get("automation_snapshot") is not None and run_validation_error(run) is None]
 

@@ -332,8 +332,9 @@ def test_undo_reverts_status_disposition_and_retry_budget_and_is_journaled(tande
     assert sorted((c["dead_letter_id"], c["from"], c["to"]) for c in data["changed"]) == [
         ("dead-1", "retry_requested", "open"), ("dead-x", "retry_requested", "ignored")]
     rows = rows_by_id(state)
-    assert rows["dead-x"] == {**original, "updated_at_ms": NOW_MS}  # everything back, clock moves forward
-    assert rows["dead-1"] == {**dead_letter("dead-1"), "updated_at_ms": NOW_MS}
+    # Everything back; the clock moves forward (the pinned clock did not: one past the retry's write).
+    assert rows["dead-x"] == {**original, "updated_at_ms": NOW_MS + 1}
+    assert rows["dead-1"] == {**dead_letter("dead-1"), "updated_at_ms": NOW_MS + 1}
     undo_line = journal_lines(state)[-1]
     assert (undo_line["action"], undo_line["undoes"], undo_line["reason"]) == ("undo", op_id, "wrong run")
     assert undo_line["operation_id"] == data["operation_id"] != op_id

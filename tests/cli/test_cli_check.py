@@ -8,7 +8,7 @@ import pytest
 from tandemctl.commands.check import CRITICAL, OK, WARNING, Thresholds, evaluate
 from tests.conftest import NOW_MS, Result, StateDir
 from tests.factories import dead_letter
-from tests.triage_state import STORE_KINDS, Triage, build_state
+from tests.triage_state import STORE_KINDS, Triage, build_state, corrupt_store
 
 Run = Callable[..., Result]
 HOUR = 3_600_000
@@ -67,7 +67,7 @@ def test_json_envelope(tandemctl: Run, kind: str, state: StateDir) -> None:
 
 def test_unreadable_state_is_unknown(tandemctl: Run, kind: str, state: StateDir) -> None:
     build_state(kind, state.root, Triage(dead_letters=rows()))
-    state.reliability.write_text("{not json")
+    corrupt_store(kind, state.root)
     result = tandemctl("check")
     assert result.exit_code == 3 and result.stdout.startswith("TANDEMCTL UNKNOWN - ")
 

@@ -14,7 +14,7 @@ from tests.cli.screens import check_screen
 from tests.conftest import NOW_MS, Result, StateDir
 from tests.factories import dead_letter
 from tests.sweep_fixtures import group_a_dead_letter, run_record
-from tests.triage_state import STORE_KINDS, Triage, build_state
+from tests.triage_state import STORE_KINDS, Triage, build_state, corrupt_store, store_file
 
 Run = Callable[..., Result]
 DAY = 86_400_000
@@ -56,7 +56,7 @@ def test_healthy_state_exits_0_with_the_contract(tandemctl: Run, kind: str, stat
                                                   "audit ledger", "runtime events", "journal", "config file"}
     assert set(data["paths"][0]) == {"name", "path", "source", "exists"}
     assert data["paths"][0]["source"] == "--state-dir"
-    assert data["store"]["kind"] == "json"
+    assert data["store"]["kind"] == kind
     assert data["engine"]["live"] is False and "not held" in data["engine"]["how"]
     assert data["counts"]["dead_letters"] == {"open": 1}
     assert set(levels(data).values()) == {"ok"}
@@ -85,7 +85,7 @@ def test_suspicious_rows_are_warnings(tandemctl: Run, kind: str, state: StateDir
 
 def test_a_corrupt_store_is_an_error(tandemctl: Run, kind: str, state: StateDir) -> None:
     build_state(kind, state.root, healthy())
-    state.reliability.write_text('{"schema_version": 1, "dead_letters": [{"nope": 1}]}')
+    corrupt_store(kind, state.root)
     code, data = doctor(tandemctl)
     assert code == 5
     assert levels(data)["reliability store"] == "error"
@@ -114,7 +114,7 @@ def held(path: Path) -> Iterator[None]:
 def test_engine_lock_and_store_lock_are_probed(tandemctl: Run, kind: str, state: StateDir) -> None:
     build_state(kind, state.root, healthy())
     with held(state.data / "stateful_runtime.engine.lock"), \
-            held(state.reliability.with_name(state.reliability.name + ".tandemctl.lock")):
+            held(store_file(kind, state.root).with_name(store_file(kind, state.root).name + ".tandemctl.lock")):
         code, data = doctor(tandemctl)
     assert data["engine"]["live"] is True and "engine lock" in data["engine"]["how"]
     assert levels(data)["engine"] == "ok" and levels(data)["lock"] == "warning"
@@ -130,4 +130,4 @@ def test_doctor_screen(tandemctl: Run, kind: str, state: StateDir, columns: int,
            "TANDEM_ENGINE_URL": "http://127.0.0.1:9", "XDG_CONFIG_HOME": "cfg"}
     result = tandemctl("--state-dir", state.root.name, "doctor", env=env)
     assert result.exit_code == 0, result.stdout
-    check_screen(f"doctor_{columns}", result.stdout)
+    check_screen(f"doctor_{columns}" if kind == "json" else f"doctor_{kind}_{columns}", result.stdout)

@@ -38,6 +38,7 @@ class StoreBuilder:
     migration_status: str | None = s.MIGRATION_COMPLETE
     transfer_status: str | None = None
     rows: list[Row] = field(default_factory=list)
+    runs: list[tuple[Any, ...]] = field(default_factory=list)  # automation_runs rows, in column order
 
     def add(self, collection: str, record: dict[str, Any], *, encoding: RowEncoding = "plain",
             payload: str | None = None, envelope: dict[str, Any] | None = None,
@@ -73,6 +74,15 @@ class StoreBuilder:
     def hosted(self, collection: str, record: dict[str, Any]) -> "StoreBuilder":
         return self.add(collection, record, encoding="hosted")
 
+    def add_run(self, run: dict[str, Any], *, is_hot: bool = True) -> "StoreBuilder":
+        """An `automation_runs` row: a plaintext envelope bound to the run's own tenant_context."""
+        context = run.get("tenant_context") or dict(pr.LOCAL_IMPLICIT_TENANT)
+        text = orjson.dumps({"tenant_context": context, "kind": "run", "id": run["run_id"], "payload": run}).decode()
+        self.runs.append((run["run_id"], run["automation_id"], context["org_id"], context["workspace_id"],
+                          context.get("deployment_id"), run["status"], 1 if is_hot else 0, text,
+                          run["created_at_ms"], run["updated_at_ms"]))
+        return self
+
     def with_schema_version(self, version: int | None) -> "StoreBuilder":
         self.schema_version = version
         return self
@@ -103,6 +113,8 @@ class StoreBuilder:
             tables[s.BACKEND_TRANSFERS] = [(s.TRANSFER_ID, "sqlite", "postgres", FINGERPRINT,
                                             FINGERPRINT if done else None, len(self.rows) if done else None,
                                             self.transfer_status, STARTED_MS, STARTED_MS + 2 if done else None)]
+        if self.runs:
+            tables[s.AUTOMATION_RUNS] = list(self.runs)
         return tables
 
     def _encode(self, table: s.ReliabilityTable, record: dict[str, Any], record_id: str,

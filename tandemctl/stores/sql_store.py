@@ -1,0 +1,199 @@
+"""The 0.6.9+ database as a `Store` (SQLite or PostgreSQL through a `Dialect`): reads in the
+engine's order straight from the indexed columns, decoding only what a page needs; writes through
+`SqlWriter` while tandemctl holds the engine's lock."""
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Final
+
+from tandemctl.engine.audit_chain import AuditVerification
+from tandemctl.engine.query import DeadLetterQuery, Page, iter_matching, list_dead_letters, normalize_filter
+from tandemctl.engine.rows import Row
+from tandemctl.engine.sweep_plan import SweepOutcome
+from tandemctl.errors import TandemctlError
+from tandemctl.stores import action_intent, audit_ledger, json_events, sql_sweep
+from tandemctl.stores.base import StoreInfo, SweepArgs
+from tandemctl.stores.db_schema import DEAD_LETTERS, TABLE_BY_COLLECTION, ReliabilityTable
+from tandemctl.stores.local_key import load_local_key
+from tandemctl.stores.paths import StatePaths
+from tandemctl.stores.sql_dialect import Dialect
+from tandemctl.stores.sql_rows import DecodedRow, RawRow, decode_row, select_columns, validate_records
+from tandemctl.stores.sql_writer import SqlWriter
+
+BATCH: Final = 500  # rows per keyset page: memory stays flat whatever the table size
+# The engine loads ORDER BY updated_at_ms, rowid and then stable-sorts by updated_at_ms descending.
+ORDER: Final = "ORDER BY updated_at_ms DESC, rowid ASC"
+
+
+@dataclass
+class SqlStore:
+    paths: StatePaths
+    env: Mapping[str, str]
+    dialect: Dialect
+    why: str
+    notes: tuple[str, ...] = ()
+    _connection: Any = field(default=None, repr=False)
+
+    @property
+    def info(self) -> StoreInfo:
+        return StoreInfo(kind=self.dialect.kind, location=self.dialect.location, why=self.why,
+                         notes=self.notes, lock_file=self.dialect.lock_file)
+
+    @property
+    def journal_file(self) -> Path:
+        return self.paths.journal_file
+
+    @property
+    def audit_file(self) -> Path:
+        return self.paths.audit_file
+
+    @cached_property
+    def key(self) -> bytes | None:
+        return load_local_key(self.env)
+
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        """Driver exceptions become tandemctl's one-line errors."""
+        try:
+            yield
+        except TandemctlError:
+            raise
+        except Exception as exc:
+            translated = self.dialect.translate(exc)
+            if translated is None:
+                raise
+            raise translated from None
+
+    @property
+    def connection(self) -> Any:
+        if self._connection is None:
+            with self.guard():
+                self._connection = self.dialect.connect()
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def fetch(self, text: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self.guard():
+            return list(self.connection.execute(self.dialect.sql(text), params).fetchall())
+
+    def execute(self, text: str, params: tuple[Any, ...] = ()) -> int:
+        """A statement without rows; its row count."""
+        with self.guard():
+            return int(self.connection.execute(self.dialect.sql(text), params).rowcount)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def rows(self, table: ReliabilityTable, where: str = "1=1", params: tuple[Any, ...] = (),
+             after: tuple[int, int] | None = None, first_batch: int = BATCH) -> Iterator[Row]:
+        """Decoded rows in the engine's order; `after` is the (updated_at_ms, rowid) to start after.
+
+        A page first asks for `first_batch` rows (a top-N query, decoding about what it shows); the
+        rest, if wanted, comes from one more query read BATCH rows at a time (never one query per
+        batch: without an index on updated_at_ms each would sort the table again)."""
+        select = f"SELECT {select_columns(table)} FROM {table.name} WHERE "
+        size = max(1, min(first_batch, BATCH))
+        clause, args = self._after(where, params, after)
+        batch = self.fetch(f"{select}{clause} {ORDER} LIMIT {size}", args)
+        yield from self._decoded(table, batch)
+        if len(batch) < size:
+            return
+        clause, args = self._after(where, params, (batch[-1][5], batch[-1][0]))
+        with self.guard():
+            cursor = self.connection.execute(self.dialect.sql(f"{select}{clause} {ORDER}"), args)
+        try:
+            while True:
+                with self.guard():
+                    chunk = cursor.fetchmany(BATCH)
+                if not chunk:
+                    return
+                yield from self._decoded(table, chunk)
+        finally:
+            cursor.close()  # a page that stopped early must not keep a read snapshot open
+
+    @staticmethod
+    def _after(where: str, params: tuple[Any, ...], after: tuple[int, int] | None) -> tuple[str, tuple[Any, ...]]:
+        if after is None:
+            return where, params
+        return (f"({where}) AND (updated_at_ms < ? OR (updated_at_ms = ? AND rowid > ?))",
+                (*params, after[0], after[0], after[1]))
+
+    def _decoded(self, table: ReliabilityTable, values: list[Any]) -> Iterator[Row]:
+        return (row.record for row in self.decode_batch(table, [RawRow.of(value) for value in values]))
+
+    def decode_batch(self, table: ReliabilityTable, raws: list[RawRow]) -> list[DecodedRow]:
+        decoded = [decode_row(table, raw, key=self.key, location=self.dialect.location) for raw in raws]
+        validate_records(table, decoded, self.dialect.location)
+        return decoded
+
+    def list_dead_letters(self, query: DeadLetterQuery) -> Page:
+        where, params = self._where(query)
+        first = query.limit + 1 if query.limit > 0 else BATCH  # the page and the row telling whether more remain
+        if query.after_id is None or not query.after_id.strip():
+            return list_dead_letters(self.rows(DEAD_LETTERS, where, params, first_batch=first), query)
+        anchor = self.fetch(f"SELECT {select_columns(DEAD_LETTERS)} FROM dead_letters WHERE dead_letter_id = ?",
+                            (query.after_id,))
+        rest = dataclasses.replace(query, after_id=None)
+        if not anchor:
+            return Page(rows=[], next_cursor=None)  # the engine: an unknown anchor yields nothing
+        anchor_row = self.decode_batch(DEAD_LETTERS, [RawRow.of(anchor[0])])[0].record
+        if not list(iter_matching([anchor_row], rest)):
+            return Page(rows=[], next_cursor=None)
+        start = (anchor[0][5], anchor[0][0])
+        return list_dead_letters(self.rows(DEAD_LETTERS, where, params, after=start, first_batch=first), rest)
+
+    def _where(self, query: DeadLetterQuery) -> tuple[str, tuple[Any, ...]]:
+        """The filters the index columns answer exactly (the payload filters run after decoding)."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if query.tenant is not None:
+            clauses.append(f"org_id = ? AND workspace_id = ? AND deployment_id {self.dialect.null_safe_eq} ?")
+            params += [query.tenant.get("org_id", ""), query.tenant.get("workspace_id", ""),
+                       query.tenant.get("deployment_id")]
+        statuses = sorted({s for s in (normalize_filter(v) for v in query.statuses) if s is not None})
+        if statuses:
+            clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
+            params += statuses
+        run_id = normalize_filter(query.run_id)
+        if run_id is not None:
+            clauses.append("replace(lower(trim(run_id)), '-', '_') = ?")
+            params.append(run_id)
+        return " AND ".join(clauses) or "1=1", tuple(params)
+
+    def load_dead_letters(self) -> list[Row]:
+        return list(self.rows(DEAD_LETTERS))
+
+    def load_collection(self, collection: str) -> list[Row]:
+        return list(self.rows(TABLE_BY_COLLECTION[collection]))
+
+    # -- writes --------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writer(self, lock_timeout: float) -> Iterator[SqlWriter]:
+        with self.guard(), self.dialect.writer_locks(self.connection, lock_timeout):
+            yield SqlWriter(self)
+
+    def pending_operation(self) -> tuple[str, Path] | None:
+        pending = action_intent.pending_operation(self.dialect.anchor)
+        return None if pending is None else (pending, action_intent.intent_path(self.dialect.anchor))
+
+    def sweep(self, args: SweepArgs) -> SweepOutcome:
+        return sql_sweep.plan_only(self, args)
+
+    def get_run(self, run_id: str) -> Row | None:
+        return sql_sweep.run_store(self)[0].get_automation_v2_run(run_id)
+
+    def run_events(self, run_id: str | None, limit: int) -> list[Row]:
+        # 0.6.9+ keeps runtime events in `runtime/events.sqlite3`, whose layout the spec does not give;
+        # the 0.6.x `events.jsonl` is still read when it is there.
+        return json_events.read_run_events(self.paths.runtime_dir / json_events.EVENTS_FILE, run_id, limit)
+
+    def verify_audit(self) -> AuditVerification:
+        return audit_ledger.verify_audit_ledger(self.paths.audit_file)
