@@ -7,7 +7,6 @@ layout, a parse or validation error, an unknown schema), the answer is "not prov
 runs the full strict load, which reports exactly the error it always did.
 """
 
-import itertools
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -23,6 +22,8 @@ CHUNK_BYTES: Final = 4 << 20
 _RECORD_SEP: Final = b"\n    },\n    {"  # between two records of a top-level array, in the engine's layout
 _ARRAY_OPEN: Final = b"[\n"
 _ARRAY_CLOSE: Final = b"\n  ]"
+_WRAP_HEAD: Final = len(b'{\n  "": ')
+_WRAP_TAIL: Final = len(b"\n}")
 
 
 class NotProven(Exception):
@@ -53,25 +54,29 @@ def canonical_dead_letters(data: bytes) -> list[Row] | None:
 
 
 def _array_spans(data: bytes) -> dict[str, tuple[int, int]]:
-    """Where each collection's array lies, read from the layout (verified by the checks after)."""
+    """Where each collection's array lies, read from the layout (verified by the checks after).
+
+    The engine writes the arrays in `COLLECTIONS` order, so each key is searched backwards from the
+    one after it: one pass over the file instead of one per array. A key not found that way (another
+    order) is caught by the skeleton check, which then still sees that array.
+    """
     spans: dict[str, tuple[int, int]] = {}
-    for collection in COLLECTIONS:
+    bound = len(data)
+    for collection in reversed(COLLECTIONS):
         key = b'\n  "' + collection.encode() + b'": '
-        at = data.find(key)
+        at = data.rfind(key, 0, bound)
         if at < 0:
-            continue  # a missing array is the engine's empty default; the skeleton check covers it
+            continue  # absent (the engine's empty default) or elsewhere: the skeleton check decides
         start = at + len(key)
         if data.startswith(b"[]", start):
             spans[collection] = (start, start + 2)
-            continue
-        end = data.find(_ARRAY_CLOSE, start)
-        # `[\n  ]` is not the engine's empty array (`[]`): leave such a file to the full load.
-        if not data.startswith(_ARRAY_OPEN, start) or end < start + len(_ARRAY_OPEN) + 4:
-            raise NotProven(collection)
-        spans[collection] = (start, end + len(_ARRAY_CLOSE))
-    ordered = sorted(spans.values())
-    if any(a[1] > b[0] for a, b in itertools.pairwise(ordered)):
-        raise NotProven("overlapping arrays")
+        else:
+            end = data.rfind(_ARRAY_CLOSE, start, bound)
+            # `[\n  ]` is not the engine's empty array (`[]`): leave such a file to the full load.
+            if not data.startswith(_ARRAY_OPEN, start) or end < start + len(_ARRAY_OPEN) + 4:
+                raise NotProven(collection)
+            spans[collection] = (start, end + len(_ARRAY_CLOSE))
+        bound = at
     return spans
 
 
@@ -88,8 +93,9 @@ def _check_skeleton(data: bytes, spans: dict[str, tuple[int, int]]) -> None:
     version = top.get("schema_version", 1)
     if type(version) is not int or not 0 <= version <= 1:
         raise NotProven("schema_version")
-    if any(not isinstance(top.get(collection, []), list) for collection in COLLECTIONS):
-        raise NotProven("not an array")
+    # Every array present must be one that was cut out (and is checked record by record below).
+    if any(collection in top and collection not in spans for collection in COLLECTIONS):
+        raise NotProven("array not found in the layout")
 
 
 def _check_array(data: bytes, start: int, end: int, collection: str, keep: list[Row] | None) -> None:
@@ -99,8 +105,9 @@ def _check_array(data: bytes, start: int, end: int, collection: str, keep: list[
     for chunk in _chunks(data, start, end):
         text = b"".join((_ARRAY_OPEN, view[chunk[0]:chunk[1]], _ARRAY_CLOSE))
         rows: list[Any] = orjson.loads(text)
-        # A record list pretty-printed at indent 0, shifted to the array's depth in the file.
-        if jsonio.dumps_pretty(rows).replace(b"\n", b"\n  ") != text:
+        # Pretty-printed one level down, the records sit at their depth in the file: `{"": [...]}`
+        # prints as `{\n  "": ` + the array exactly as the engine wrote it + `\n}`.
+        if jsonio.dumps_pretty({"": rows})[_WRAP_HEAD:-_WRAP_TAIL] != text:
             raise NotProven(collection)
         adapter.validate_python(rows)
         if keep is not None:

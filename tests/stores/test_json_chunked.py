@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from benchmarks.generate import generate_state
@@ -113,3 +114,25 @@ def test_too_deep_metadata_is_rejected(tmp_path: Path) -> None:
     assert json_chunked.canonical_dead_letters(data) is None
     with pytest.raises(CorruptStateError, match="nested deeper"):
         parse_reliability_layout(data, tmp_path / "s.json")
+
+
+def test_arrays_in_another_order_are_left_to_the_full_load(store_bytes: bytes, tmp_path: Path) -> None:
+    top = orjson.loads(store_bytes)
+    reordered = dumps_pretty({"dead_letters": top["dead_letters"],
+                              **{key: value for key, value in top.items() if key != "dead_letters"}})
+    assert json_chunked.canonical_dead_letters(reordered) is None
+    assert _full(reordered, tmp_path) == _full(store_bytes, tmp_path)
+
+
+@pytest.mark.usefixtures("chunk_bytes")
+def test_unknown_top_level_keys_between_arrays_are_kept_out_of_the_arrays(store_bytes: bytes,
+                                                                           tmp_path: Path) -> None:
+    top = orjson.loads(store_bytes)
+    extra: dict[str, object] = {}
+    for key, value in top.items():
+        extra[key] = value
+        extra[f"x_{key}"] = {"a": [1, {"b": []}], "c": "  ]"}
+    data = dumps_pretty(extra)
+    rows, canonical = _full(data, tmp_path)
+    assert canonical
+    assert json_chunked.canonical_dead_letters(data) == rows
