@@ -6,6 +6,7 @@ import orjson
 import pytest
 
 from benchmarks.generate import generate_state
+from tandemctl.engine import struct_check
 from tandemctl.engine.jsonio import dumps_pretty
 from tandemctl.errors import CorruptStateError, UnsupportedStateError
 from tandemctl.stores import json_chunked
@@ -20,9 +21,14 @@ def store_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return state.reliability_file.read_bytes()
 
 
-@pytest.fixture(params=[json_chunked.CHUNK_BYTES, 1], ids=["large-chunks", "one-record-chunks"])
+@pytest.fixture(params=[(json_chunked.CHUNK_BYTES, True), (1, True), (json_chunked.CHUNK_BYTES, False)],
+                ids=["large-chunks", "one-record-chunks", "without-msgspec"])
 def chunk_bytes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(json_chunked, "CHUNK_BYTES", request.param)
+    size, with_msgspec = request.param
+    monkeypatch.setattr(json_chunked, "CHUNK_BYTES", size)
+    if not with_msgspec:  # the dict-based check alone, as where msgspec is not installed
+        monkeypatch.setattr(struct_check, "msgspec", None)
+        monkeypatch.setattr(struct_check, "_cache", {})
 
 
 def _full(data: bytes, tmp_path: Path) -> tuple[list[object], bool]:
@@ -133,6 +139,17 @@ def test_unknown_top_level_keys_between_arrays_are_kept_out_of_the_arrays(store_
         extra[key] = value
         extra[f"x_{key}"] = {"a": [1, {"b": []}], "c": "  ]"}
     data = dumps_pretty(extra)
+    rows, canonical = _full(data, tmp_path)
+    assert canonical
+    assert json_chunked.canonical_dead_letters(data) == rows
+
+
+@pytest.mark.usefixtures("chunk_bytes")
+def test_unknown_keys_and_explicit_nulls_are_still_proven(store_bytes: bytes, tmp_path: Path) -> None:
+    top = orjson.loads(store_bytes)
+    for collection in ("outbox", "tool_effects", "dead_letters", "compensations"):
+        top[collection][0] = {**top[collection][0], "x_future_field": {"k": [1]}, "run_id": None}
+    data = dumps_pretty(top)
     rows, canonical = _full(data, tmp_path)
     assert canonical
     assert json_chunked.canonical_dead_letters(data) == rows
