@@ -2,12 +2,17 @@
 
     python benchmarks/generate.py OUT_DIR --dead-letters N [--seed S] [--now-ms MS]
                                           [--retry-fraction F] [--tenants T]
+                                          [--store json|sqlite|postgres [--postgres-url URL]]
 
 writes OUT_DIR/data/..., so that TANDEM_STATE_DIR=OUT_DIR resolves to it. Same arguments give
 byte-identical files: all randomness comes from `random.Random(seed)`, never from the clock.
+`--store sqlite` writes the same kind of records into OUT_DIR/data/stateful_runtime.sqlite3 (a
+0.6.9+ store, schema v5) instead; `--store postgres` loads them into a new schema of the database
+at --postgres-url (or TANDEM_STORAGE_POSTGRES_URL) and writes the schema marker.
 """
 
 import argparse
+import os
 import random
 import shutil
 import sys
@@ -152,6 +157,25 @@ def generate_state(root: Path, *, dead_letters: int, seed: int = 7,
         retry_candidate_ids=tuple(plan.candidate_ids), dangling_ids=tuple(plan.dangling_ids))
 
 
+def generate_database(root: Path, *, store: str, dead_letters: int, seed: int = 7,
+                      now_ms: int = DEFAULT_NOW_MS, retry_fraction: float = 0.10, tenants: int = 4,
+                      postgres_url: str | None = None, schema: str = "tandem_bench") -> dict[str, int]:
+    """Load a database store under `root/data/`; returns the row count of each collection."""
+    from benchmarks import _database
+
+    def plan_batch(size: int, batch_seed: int) -> Plan:
+        return plan_state(dead_letters=size, seed=batch_seed, now_ms=now_ms,
+                          retry_fraction=retry_fraction, tenants=tenants)
+
+    plans = _database.batches(dead_letters, seed, plan_batch)
+    data_dir = root / "data"
+    if store == "sqlite":
+        return _database.load_sqlite(data_dir, plans).counts
+    if not postgres_url:
+        raise ValueError("--store postgres needs --postgres-url (or TANDEM_STORAGE_POSTGRES_URL)")
+    return _database.load_postgres(data_dir, plans, postgres_url, schema).counts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path, help="state dir; files go to OUT_DIR/data/")
@@ -163,8 +187,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compact-hot", action="store_true",
                         help="strip automation_snapshot from terminal hot runs")
     parser.add_argument("--force", action="store_true", help="replace an existing OUT_DIR/data")
+    parser.add_argument("--store", choices=("json", "sqlite", "postgres"), default="json")
+    parser.add_argument("--postgres-url", default=os.environ.get("TANDEM_STORAGE_POSTGRES_URL"))
+    parser.add_argument("--postgres-schema", default="tandem_bench")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    if args.store != "json":
+        try:
+            counts = generate_database(args.out_dir, store=args.store, dead_letters=args.dead_letters,
+                                       seed=args.seed, now_ms=args.now_ms, retry_fraction=args.retry_fraction,
+                                       tenants=args.tenants, postgres_url=args.postgres_url,
+                                       schema=args.postgres_schema)
+        except (FileExistsError, ValueError) as exc:
+            parser.exit(1, f"generate.py: {exc}\n")
+        print(f"loaded {args.store} store under {args.out_dir / 'data'} in {time.perf_counter() - started:.1f}s")
+        print("  " + ", ".join(f"{name} {count}" for name, count in counts.items()))
+        return 0
     try:
         state = generate_state(args.out_dir, dead_letters=args.dead_letters, seed=args.seed,
                                now_ms=args.now_ms, retry_fraction=args.retry_fraction,

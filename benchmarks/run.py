@@ -1,6 +1,8 @@
 """Benchmark suite: tandemctl vs jq and vs the I/O floor, on generated states, in one run.
 
     python benchmarks/run.py [--sizes 1000,10000,100000] [--repeat 5] [--out benchmarks/out]
+    python benchmarks/run.py --store sqlite [--sizes 1000000] [--repeat 3]
+    python benchmarks/run.py --store postgres --postgres-url URL [--sizes 1000000]
 
 Prints a Markdown table of medians and writes the raw numbers to <out>/results.json.
 Timing lives here, never in the test suite.
@@ -178,8 +180,20 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
+    parser.add_argument("--store", choices=("json", "sqlite", "postgres"), default="json",
+                        help="sqlite/postgres: time the 0.6.9+ database stores instead (run_db.py)")
+    parser.add_argument("--postgres-url", default=os.environ.get("TANDEM_STORAGE_POSTGRES_URL"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.store != "json":
+        from benchmarks.run_db import bench_db, report_db
+        if args.store == "postgres" and not args.postgres_url:
+            parser.error("--store postgres needs --postgres-url (or TANDEM_STORAGE_POSTGRES_URL)")
+        rows = [bench_db(int(n), args.out, args.repeat, backend=args.store, url=args.postgres_url,
+                         env=bench_env(), now_ms=NOW_MS, measure=measure) for n in args.sizes.split(",")]
+        (args.out / f"results-{args.store}.json").write_bytes(orjson.dumps(rows, option=orjson.OPT_INDENT_2))
+        print(report_db(rows))
+        return
     if not shutil.which("jq"):
         print("note: jq not found (apt-get install jq); the jq column will be n/a", file=sys.stderr)
     sizes = [bench_size(int(n), args.out, args.repeat) for n in args.sizes.split(",")]

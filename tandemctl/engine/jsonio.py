@@ -62,13 +62,13 @@ def parse_strict_layout(data: bytes, path: Path, *, canonical_hint: bool = True)
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise CorruptStateError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    too_deep = CorruptStateError(f"{path}: JSON nested deeper than {MAX_DEPTH} levels; the engine's parser rejects it")
+    deep = CorruptStateError(f"{path}: JSON nested deeper than {MAX_DEPTH} levels; the engine's parser rejects it")
     try:
         pretty = dumps_pretty(value)
     except TypeError:  # orjson refuses to write past 254 levels: far beyond serde's limit
-        raise too_deep from None
-    if _too_deep(pretty):
-        raise too_deep
+        raise deep from None
+    if too_deep(pretty):
+        raise deep
     if canonical_hint and pretty == data:
         return value, True
     duplicate = find_duplicate_key(data)
@@ -82,7 +82,7 @@ MAX_DEPTH = 127
 _DEEP_INDENT = b"\n" + b" " * (2 * MAX_DEPTH)
 
 
-def _too_deep(pretty: bytes) -> bool:
+def too_deep(pretty: bytes) -> bool:
     """In 2-space pretty output, a container opened at indent 2*127 is the 128th level."""
     start = pretty.find(_DEEP_INDENT)
     while start != -1:

@@ -15,7 +15,8 @@ _adapters: dict[type[BaseModel], TypeAdapter[list[Any]]] = {}
 _typed_dicts: dict[type[BaseModel], Any] = {}
 
 
-def _adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+def list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    """A validator of a list of the model's rows (as raw dicts), built once per model."""
     adapter = _adapters.get(model)
     if adapter is None:
         # The item type is built at run time, so the checker sees it as Any (pydantic's own stubs
@@ -61,7 +62,7 @@ def _convert(annotation: Any) -> Any:
 def validate_rows(rows: list[Any], model: type[BaseModel], *, path: Path, collection: str,
                   key: str) -> None:
     """Validate every row, in chunks so peak memory stays near one chunk of models."""
-    adapter = _adapter(model)
+    adapter = list_adapter(model)
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start:start + _CHUNK]
         try:

@@ -17,7 +17,7 @@ from tandemctl.engine.models import COLLECTIONS
 from tandemctl.engine.rows import Row, RowChange, apply_changes_to_rows
 from tandemctl.errors import ConflictError
 from tandemctl.fs import atomic, locks, reads, temps
-from tandemctl.stores import json_readcache, json_verify
+from tandemctl.stores import json_chunked, json_readcache, json_verify
 from tandemctl.stores.base import ChangeConflict
 from tandemctl.stores.json_codec import (
     ReliabilityData,
@@ -55,10 +55,17 @@ class JsonReliabilityFile:
         if known is not None:
             return known
         data, st = reads.read_with_stat(self.path)
-        store, canonical = parse_reliability_layout(data, self.path)
-        if canonical and data is not None and st is not None:
+        # The engine's own layout is proven and validated chunk by chunk in bounded memory;
+        # anything else (or any doubt) takes the full strict load, which names the error.
+        rows = json_chunked.canonical_dead_letters(data) if data is not None else None
+        if rows is None:
+            store, canonical = parse_reliability_layout(data, self.path)
+            if not canonical:
+                return store.dead_letters
+            rows = store.dead_letters
+        if data is not None and st is not None:
             json_readcache.remember(self.path, st, data, env)
-        return store.dead_letters
+        return rows
 
     def mutate(self, apply: Callable[[ReliabilityData], tuple[bool, T]], *, lock_timeout: float,
                after: Callable[[T], None] | None = None, verify: bool = False) -> T:
