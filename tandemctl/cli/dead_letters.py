@@ -147,9 +147,11 @@ def _act(ctx: typer.Context, action: str, ids: list[str] | None, sel: SelectorOp
     def body(inv: "Invocation") -> int:
         from tandemctl.commands.actions import ActionArgs, perform
         from tandemctl.render import actions
+        from tandemctl.render.progress import activity
 
         args = ActionArgs(action, tuple(ids or ()), sel, all_rows, reason, force, dry_run, yes, max_rps)
-        outcome = perform(inv, args, interactive=actions.is_interactive(), confirm=actions.confirm)
+        outcome = perform(inv, args, interactive=actions.is_interactive(), confirm=actions.confirm,
+                          working=lambda label: activity(label, quiet=inv.quiet))
         actions.emit_action(outcome, fmt=inv.output, quiet=inv.quiet)
         return outcome.exit_code
 

@@ -63,9 +63,11 @@ def undo_command(
     def body(inv: "Invocation") -> int:
         from tandemctl.commands.undo import UndoArgs, perform_undo
         from tandemctl.render import actions
+        from tandemctl.render.progress import activity
 
         args = UndoArgs(operation_id, reason, dry_run, yes, max_rps)
-        outcome = perform_undo(inv, args, interactive=actions.is_interactive(), confirm=actions.confirm)
+        outcome = perform_undo(inv, args, interactive=actions.is_interactive(), confirm=actions.confirm,
+                              working=lambda label: activity(label, quiet=inv.quiet))
         actions.emit_action(outcome, fmt=inv.output, quiet=inv.quiet)
         return outcome.exit_code
 

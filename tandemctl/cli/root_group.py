@@ -2,6 +2,7 @@
 and value-like metavars. A group class (not `main()`) so the test runner gets the same parsing."""
 
 import os
+import sys
 from typing import Any
 
 from typer import _click as click
@@ -34,6 +35,8 @@ class RootGroup(TyperGroup):
             raise self._envelope(exc) from None
 
     def _envelope(self, exc: ClickUsageError) -> ClickUsageError:
+        if _command_name(exc.ctx) == "check" and not isinstance(exc, NoArgsIsHelpError):
+            return CheckUsageError(exc)
         if not getattr(self, "_json_errors", False) or isinstance(exc, NoArgsIsHelpError):
             return exc
         return JsonUsageError(exc)
@@ -64,6 +67,21 @@ class JsonUsageError(ClickUsageError):
         from tandemctl.render import console
 
         console.emit_error(UsageError(self.format_message()), command=_command_name(self.ctx), fmt=OutputFormat.JSON)
+
+
+class CheckUsageError(ClickUsageError):
+    """`check` is a monitoring plugin: a usage error of its own is UNKNOWN (exit 3) with the plugin's
+    status line on stdout, never the CRITICAL that exit 2 means to Nagios."""
+
+    exit_code = 3
+
+    def __init__(self, original: ClickUsageError) -> None:
+        super().__init__(original.format_message(), original.ctx)
+
+    def show(self, file: Any = None) -> None:
+        sys.stdout.write(f"TANDEMCTL UNKNOWN - usage: {' '.join(self.format_message().split())}\n")
+        sys.stdout.flush()
+        super().show(file)
 
 
 def _command_name(ctx: click.Context | None) -> str:

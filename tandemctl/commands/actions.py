@@ -1,13 +1,14 @@
 """`dead-letters retry|park|resolve|reopen`: validate the selection (ids xor selector), then plan and
 execute through `execute.py`; builds the journal entry."""
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from tandemctl.commands import history
 from tandemctl.commands.action_plan import plan_action
 from tandemctl.commands.action_results import ActionOutcome, Plan, journal_row
 from tandemctl.commands.action_rules import RULES, Outcome, Rule
-from tandemctl.commands.execute import Confirm, Execution, execute
+from tandemctl.commands.execute import Confirm, Execution, Working, execute
 from tandemctl.commands.invocation import Invocation, build_query
 from tandemctl.commands.options import SelectorOptions
 from tandemctl.engine.dispositions import tenant_label
@@ -31,7 +32,8 @@ class ActionArgs:
     max_rps: float | None = None  # live mode: requests per second at most
 
 
-def perform(inv: Invocation, args: ActionArgs, *, interactive: bool, confirm: Confirm) -> ActionOutcome:
+def perform(inv: Invocation, args: ActionArgs, *, interactive: bool, confirm: Confirm,
+            working: Working = lambda _label: nullcontext()) -> ActionOutcome:
     """Validate, then run the action: preview and confirm when bulk, one write, one journal line."""
     rule = RULES[args.action]
     ids, query = _selection(inv, args, rule)
@@ -57,7 +59,7 @@ def perform(inv: Invocation, args: ActionArgs, *, interactive: bool, confirm: Co
 
     execution = Execution(f"dead-letters {args.action}", args.action, plan_rows, query is not None,
                           args.dry_run, args.yes, entry)
-    return execute(inv, execution, interactive=interactive, confirm=confirm)
+    return execute(inv, execution, interactive=interactive, confirm=confirm, working=working)
 
 
 def _selection(inv: Invocation, args: ActionArgs, rule: Rule) -> tuple[tuple[str, ...], DeadLetterQuery | None]:

@@ -18,6 +18,7 @@ from tandemctl.errors import ExitCode, TandemctlError
 from tandemctl.fs import locks
 from tandemctl.remote.engine_guard import detect_live_engine, engine_url
 from tandemctl.stores.base import Store, SweepArgs
+from tandemctl.stores.history_shards import stale_copies
 from tandemctl.stores.journal_file import read_entries
 
 OK: Final = "ok"
@@ -98,6 +99,7 @@ def run_doctor(inv: Invocation, *, stale_after: str) -> DoctorOutcome:
     plan = _check_sweep(store, inv, outcome)
     _check_audit(store, outcome)
     _check_journal(store, outcome)
+    _check_shards(inv, outcome)
     outcome.counts["runtime_events"] = len(store.run_events(None, 0))
     if rows is not None:
         _suspicious(rows, plan, outcome, now_ms=inv.now_ms, stale_ms=stale_ms, stale_after=stale_after)
@@ -156,6 +158,14 @@ def _check_journal(store: Store, outcome: DoctorOutcome) -> None:
     if pending is not None:
         outcome.add("interrupted action", WARNING, f"operation {pending[0]} was interrupted ({pending[1]}); the next "
                     "tandemctl write journals it")
+
+
+def _check_shards(inv: Invocation, outcome: DoctorOutcome) -> None:
+    stale = stale_copies(inv.paths.shard_root)
+    outcome.add("stale history shards", WARNING if stale else OK,
+                f"{len(stale)} run(s) have a history shard in more than one month, and the engine may read the "
+                f"stale one: {_ids([' + '.join(paths) for _, paths in stale])}" if stale
+                else "no run has a history shard in more than one month")
 
 
 def _ids(ids: list[str]) -> str:

@@ -7,7 +7,7 @@ preview is re-evaluated, never blindly overwritten. No Typer, no Rich, no clock.
 """
 
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Final
 
@@ -23,6 +23,8 @@ from tandemctl.stores.base import ChangeConflict, PartialApply, RowFailure, Stor
 
 PlanRows = Callable[[list[Row], frozenset[str] | None], Plan]
 Confirm = Callable[[ActionOutcome], bool]
+# Shows that long work is under way (a spinner on a terminal); never asked anything.
+Working = Callable[[str], AbstractContextManager[None]]
 MAX_REPLANS: Final = 50  # each one means a planned row changed under us; never loop forever
 
 
@@ -43,23 +45,27 @@ class Execution:
     journal_entry: Callable[[str, Plan], dict[str, object]]
 
 
-def execute(inv: Invocation, ex: Execution, *, interactive: bool, confirm: Confirm) -> ActionOutcome:
+def execute(inv: Invocation, ex: Execution, *, interactive: bool, confirm: Confirm,
+            working: Working = lambda _label: nullcontext()) -> ActionOutcome:
     """Dry run, or (confirm when bulk, then) one locked write of every changed row plus its journal line."""
     _require_confirmable(ex, interactive=interactive, fmt=inv.output)
     store = inv.store()
     if ex.dry_run:
-        return ActionOutcome(ex.command, ex.action, ex.plan_rows(store.load_dead_letters(), None), dry_run=True)
+        with working("reading the dead letters…"):
+            return ActionOutcome(ex.command, ex.action, ex.plan_rows(store.load_dead_letters(), None), dry_run=True)
     pinned = None
     if ex.bulk and not ex.yes:
-        preview = ActionOutcome(ex.command, ex.action, ex.plan_rows(store.load_dead_letters(), None))
+        with working("reading the dead letters…"):
+            preview = ActionOutcome(ex.command, ex.action, ex.plan_rows(store.load_dead_letters(), None))
         if not preview.plan.changed:
             return preview
         if not confirm(preview):
             raise AbortedError("aborted; nothing was changed")
         pinned = frozenset(result.dead_letter_id for result in preview.plan.results)
     operation_id = history.new_operation_id(inv.now_ms)
-    plan = write_planned(store, lambda rows: ex.plan_rows(rows, pinned),
-                         lambda planned: ex.journal_entry(operation_id, planned), lock_timeout=inv.lock_timeout)
+    with working(f"{ex.action}: planning and writing…"):  # after any prompt: the two never share the screen
+        plan = write_planned(store, lambda rows: ex.plan_rows(rows, pinned),
+                             lambda planned: ex.journal_entry(operation_id, planned), lock_timeout=inv.lock_timeout)
     applied = bool(plan.changed)
     journaled = applied or bool(plan.of(Outcome.UNKNOWN))
     return ActionOutcome(ex.command, ex.action, plan, applied=applied,

@@ -2,6 +2,7 @@
 only where the row is still exactly as that operation left it. The undo is journaled too.
 """
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -12,7 +13,7 @@ from tandemctl.commands.action_results import ActionOutcome, Plan, RowResult
 from tandemctl.commands.action_rules import Outcome
 from tandemctl.commands.actions import journal_entry
 from tandemctl.commands.config import parse_tenant
-from tandemctl.commands.execute import Confirm, Execution, execute
+from tandemctl.commands.execute import Confirm, Execution, Working, execute
 from tandemctl.commands.invocation import Invocation
 from tandemctl.engine.dispositions import forward_clock, visible_to_tenant
 from tandemctl.engine.models import DeadLetterRecord
@@ -35,7 +36,8 @@ class UndoArgs:
     max_rps: float | None = None  # live mode: requests per second at most
 
 
-def perform_undo(inv: Invocation, args: UndoArgs, *, interactive: bool, confirm: Confirm) -> ActionOutcome:
+def perform_undo(inv: Invocation, args: UndoArgs, *, interactive: bool, confirm: Confirm,
+            working: Working = lambda _label: nullcontext()) -> ActionOutcome:
     """Revert one operation; unknown ids are NotFoundError (exit 3). Confirms like a bulk action."""
     if args.reason is not None and not args.reason.strip():
         raise UsageError("--reason must not be blank")
@@ -65,7 +67,7 @@ def perform_undo(inv: Invocation, args: UndoArgs, *, interactive: bool, confirm:
 
     execution = Execution("undo", "undo", plan_rows, bulk=True, dry_run=args.dry_run, yes=args.yes,
                           journal_entry=entry_for)
-    return execute(inv, execution, interactive=interactive, confirm=confirm)
+    return execute(inv, execution, interactive=interactive, confirm=confirm, working=working)
 
 
 def operation_scope(entry: Row, current: dict[str, str] | None) -> dict[str, str] | None:

@@ -80,3 +80,10 @@ def test_bad_usage_is_unknown(tandemctl: Run, kind: str, state: StateDir) -> Non
     assert bad_tenant.exit_code == 3
     assert bad_tenant.stdout == "TANDEMCTL UNKNOWN - cannot run the check (see stderr)\n"
     assert "--tenant" in bad_tenant.stderr
+
+
+def test_a_usage_error_of_check_is_unknown_not_critical(tandemctl: Run, kind: str, state: StateDir) -> None:
+    build_state(kind, state.root, Triage(dead_letters=rows()))
+    result = tandemctl("check", "--warn-open", "abc")
+    assert result.exit_code == 3
+    assert result.stdout.startswith("TANDEMCTL UNKNOWN - usage: ") and "--warn-open" in result.stdout

@@ -131,3 +131,17 @@ def test_doctor_screen(tandemctl: Run, kind: str, state: StateDir, columns: int,
     result = tandemctl("--state-dir", state.root.name, "doctor", env=env)
     assert result.exit_code == 0, result.stdout
     check_screen(f"doctor_{columns}" if kind == "json" else f"doctor_{kind}_{columns}", result.stdout)
+
+
+def test_history_shards_in_several_months_are_a_warning(tandemctl: Run, kind: str, state: StateDir) -> None:
+    build_state(kind, state.root, healthy())
+    code, data = doctor(tandemctl)
+    assert levels(data)["stale history shards"] == "ok"
+    shards = state.data / "automation-runs" / "automation_v2_runs"
+    for month in ("2026/10", "2026/11"):
+        (shards / month).mkdir(parents=True)
+        (shards / month / "run-x.json").write_text('{"schema_version": 1, "run": {}}')
+    (shards / "2026/11" / "run-y.json").write_text('{"schema_version": 1, "run": {}}')
+    code, data = doctor(tandemctl)
+    assert levels(data)["stale history shards"] == "warning" and code == 1
+    assert messages(data)["stale history shards"].endswith("2026/10/run-x.json + 2026/11/run-x.json")

@@ -48,3 +48,18 @@ def test_progress_only_on_a_terminal_stderr(state: StateDir) -> None:
     assert b"counting dead letters" in tty_err
     assert b"counting dead letters" not in piped_err and b"counting dead letters" not in quiet_err
     assert tty_out == piped_out == quiet_out
+
+
+def test_bulk_actions_show_progress_after_the_decision_only_on_a_terminal(state: StateDir) -> None:
+    rows = [dead_letter(f"dead-{i}", status="ignored") for i in range(50)]
+    build_state("json", state.root, Triage(dead_letters=rows))
+    action = ("-o", "jsonl", "--all-tenants", "dead-letters", "park", "--status", "ignored", "--force", "--yes",
+              "--reason", "bulk")
+    _, tty_err = run(state, "--all-tenants", "dead-letters", "retry", "--status", "ignored", "--reason", "x",
+                     "--yes", stderr_tty=True)
+    assert b"retry: planning and writing" in tty_err
+    _, piped_err = run(state, *action, stderr_tty=False)
+    assert b"planning and writing" not in piped_err
+    _, quiet_err = run(state, "-q", "--all-tenants", "dead-letters", "reopen", "--status", "retry_requested",
+                       "--reason", "x", "--yes", stderr_tty=True)
+    assert b"planning and writing" not in quiet_err
