@@ -7,6 +7,7 @@ from typing import Final
 from tandemctl.commands.filters import NO_STATUS, STATUSES
 from tandemctl.commands.retry_verdict import retry_state
 from tandemctl.commands.stats import tool_of
+from tandemctl.engine.query import normalize_filter
 from tandemctl.engine.rows import Row
 from tandemctl.errors import UsageError
 
@@ -19,14 +20,14 @@ def select_statuses(statuses: Sequence[str], *, exclude: Sequence[str], needs_at
     wanted = [s for s in statuses if not s.startswith("!")]
     excluded = [*exclude, *(s[1:] for s in statuses if s.startswith("!"))]
     for status in excluded:
-        if status.strip().replace("-", "_").lower() not in STATUSES:
+        if normalize_filter(status) not in STATUSES:
             raise UsageError(f"--exclude-status: unknown status {status!r}; choose from {', '.join(STATUSES)}")
     if not excluded and not needs_attention:
         return tuple(wanted)
-    chosen = [s.strip().replace("-", "_").lower() for s in wanted] or list(STATUSES)
+    chosen = [s.strip().replace("-", "_").lower() for s in wanted] or list(STATUSES)  # `all` stays `all`
     if needs_attention:
         chosen = [s for s in chosen if s in ATTENTION]
-    gone = {s.strip().replace("-", "_").lower() for s in excluded}
+    gone = {normalize_filter(s) for s in excluded}
     result = tuple(s for s in chosen if s not in gone)
     return result or (NO_STATUS,)
 

@@ -10,7 +10,11 @@ from tandemctl.engine.dispatcher import (
     MAX_DEAD_LETTER_RETRY_ATTEMPTS,
     dead_letter_retry_backoff_ms,
 )
-from tandemctl.engine.dispositions import dead_letter_retry_dispatch_count, dead_letter_retry_dispatched_at_ms
+from tandemctl.engine.dispositions import (
+    dead_letter_retry_dispatch_count,
+    dead_letter_retry_dispatched_at_ms,
+    tenant_label,
+)
 from tandemctl.engine.rows import Row
 from tandemctl.engine.sweep_plan import SweepOutcome
 
@@ -89,7 +93,7 @@ def explain(decision: str, dead_letter: Row, run: Row | None, *, now_ms: int) ->
         return _requeue_impossible(decision, decision.partition(":")[2], dl_id, run_id)
     sentence, step = _SIMPLE.get(decision, (f"the sweep skips it ({decision})", "`tandemctl doctor`"))
     tenant = (run or {}).get("tenant_context") or {}
-    return Verdict(decision, False, sentence.format(run_id=run_id, run_tenant=_tenant_text(tenant)),
+    return Verdict(decision, False, sentence.format(run_id=run_id, run_tenant=tenant_label(tenant)),
                    step.format(id=dl_id, run_id=run_id))
 
 
@@ -107,11 +111,6 @@ _SIMPLE: Final = {
 }
 
 
-def _tenant_text(tenant: Row) -> str:
-    parts = [str(tenant.get("org_id", "local")), str(tenant.get("workspace_id", "local"))]
-    if tenant.get("deployment_id"):
-        parts.append(str(tenant["deployment_id"]))
-    return "/".join(parts)
 
 
 def _not_candidate(dead_letter: Row) -> Verdict:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from tandemctl.commands.invocation import Invocation
-from tandemctl.engine.dispositions import tenant_of, visible_to_tenant
+from tandemctl.engine.dispositions import tenant_label, tenant_of, visible_to_tenant
 from tandemctl.engine.rows import Row
 from tandemctl.errors import UsageError
 
@@ -32,11 +32,8 @@ def normalise_reason(reason: str) -> str:
 
 
 def tenant_text(row: Row) -> str:
-    tenant = tenant_of(row)
-    parts = [str(tenant.get("org_id", "")), str(tenant.get("workspace_id", ""))]
-    if tenant.get("deployment_id"):
-        parts.append(str(tenant["deployment_id"]))
-    return "/".join(parts)
+    """The row's tenant as tandemctl names it (`org/workspace[/deployment]`)."""
+    return tenant_label(tenant_of(row))
 
 
 def tool_of(row: Row) -> str:

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from tandemctl.commands.list_dead_letters import ListOutcome
 from tandemctl.commands.list_view import actor_cell, disposition_cell, next_retry_ms, tool_cell
-from tandemctl.engine.dispositions import dead_letter_retry_dispatch_count
+from tandemctl.engine.dispositions import dead_letter_retry_dispatch_count, tenant_label, tenant_of
 from tandemctl.engine.rows import Row
 from tandemctl.render.console import STATUS_STYLES, message, stdout_console
 from tandemctl.render.text import age, inert
@@ -42,11 +42,7 @@ class Clock:
 
 
 def _tenant(row: Row, _: Clock) -> str:
-    tenant = (row.get("scope") or {}).get("tenant_context") or {}
-    parts = [str(tenant.get("org_id", "local")), str(tenant.get("workspace_id", "local"))]
-    if tenant.get("deployment_id"):
-        parts.append(str(tenant["deployment_id"]))
-    return "/".join(parts)
+    return tenant_label(tenant_of(row))
 
 
 def _next(row: Row, clock: Clock) -> str:

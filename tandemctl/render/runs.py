@@ -8,10 +8,11 @@ from rich.text import Text
 
 from tandemctl.commands.runs import RunOutcome
 from tandemctl.constants import OutputFormat
+from tandemctl.engine.dispositions import tenant_label
+from tandemctl.engine.models import LOCAL_TENANT
 from tandemctl.engine.rows import Row
 from tandemctl.render.console import emit_envelope, envelope, panel_console, stdout_console, write_stdout
 from tandemctl.render.panels import kv_panel, print_panels, table_panel
-from tandemctl.render.show import tenant_text
 from tandemctl.render.tabular import emit_csv, emit_jsonl
 from tandemctl.render.text import inert, when
 
@@ -39,7 +40,7 @@ def _run_panels(o: RunOutcome) -> None:
     pairs: list[tuple[str, str | Text]] = [
         ("status", str(run.get("status"))),
         ("automation", f"{run.get('automation_id')} ({run.get('trigger_type')})"),
-        ("tenant", tenant_text(run.get("tenant_context") or {"org_id": "local", "workspace_id": "local"})),
+        ("tenant", tenant_label(run.get("tenant_context") or LOCAL_TENANT)),
         ("created", when(now, run.get("created_at_ms"))),
         ("updated", when(now, run.get("updated_at_ms"))),
         ("finished", when(now, run.get("finished_at_ms"))),

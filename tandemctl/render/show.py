@@ -6,7 +6,7 @@ from rich.text import Text
 
 from tandemctl.commands.show import ShowOutcome
 from tandemctl.constants import OutputFormat
-from tandemctl.engine.dispositions import tenant_of
+from tandemctl.engine.dispositions import tenant_label, tenant_of
 from tandemctl.engine.rows import Row
 from tandemctl.render.console import STATUS_STYLES, emit_envelope, envelope, panel_console
 from tandemctl.render.panels import Pairs, kv_panel, print_panels, table_panel
@@ -37,11 +37,6 @@ def _flat(data: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def tenant_text(tenant: Row) -> str:
-    parts = [str(tenant.get("org_id", "")), str(tenant.get("workspace_id", ""))]
-    if tenant.get("deployment_id"):
-        parts.append(str(tenant["deployment_id"]))
-    return "/".join(parts)
 
 
 def _panels(o: ShowOutcome) -> None:
@@ -51,7 +46,7 @@ def _panels(o: ShowOutcome) -> None:
     actor = (dl.get("disposition_actor") or {}).get("id")
     head: list[tuple[str, str | Text]] = [
         ("status", Text(status, style=STATUS_STYLES.get(status, ""))),
-        ("tenant", tenant_text(tenant_of(dl))),
+        ("tenant", tenant_label(tenant_of(dl))),
         ("source", f"{dl.get('source_type')} {dl.get('source_id')}"),
         ("reason", str(dl.get("reason"))),
         ("attempts", str(dl.get("attempts", 0))),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from tandemctl.engine.audit_chain import AuditTail, event_line
 from tandemctl.engine.definitions import Definitions
 from tandemctl.engine.dispatcher import DeadLetterBook
+from tandemctl.engine.dispositions import tenant_label
 from tandemctl.engine.rows import Row, RowChange
 from tandemctl.engine.run_records import run_validation_error
 from tandemctl.engine.run_store import RunStore, shard_bytes, shard_relpath
@@ -76,8 +77,9 @@ def run_sweep(paths: StatePaths, *, now_ms: int, dry_run: bool, max_dispatches: 
         if changes:
             _engine_order(state, changes.dead_letters)
             refuse_duplicate_dead_letter_ids(state.reliability.dead_letters, paths.reliability_file)
+            label = None if tenant is None else tenant_label(tenant)
             entry = sweep_entry(changes.dead_letters, now_ms=now_ms, operator=operator, argv=list(argv),
-                                tenant=_tenant_label(tenant)) if changes.dead_letters else None
+                                tenant=label) if changes.dead_letters else None
             write_intent(paths, state, changes, now_ms, journal=entry)
             _persist_or_explain(paths, state, changes)
             if entry is not None:  # after the store write, before the intent goes: exactly once
@@ -106,10 +108,6 @@ def _engine_order(state: "JsonSweepState", marks: list[RowChange]) -> None:
         state.reliability.dead_letters[:] = engine_order(state.reliability.dead_letters, marks)
 
 
-def _tenant_label(tenant: Row | None) -> str | None:
-    if tenant is None:
-        return None
-    return "/".join(str(tenant[key]) for key in ("org_id", "workspace_id", "deployment_id") if tenant.get(key))
 
 
 def _new_event_id() -> str:
