@@ -41,6 +41,7 @@ def redact(url: str) -> str:
 class PostgresDialect:
     kind = "postgres"
     null_safe_eq = "IS NOT DISTINCT FROM"
+    parallel_reads = False  # the server plans its own parallel scans
 
     def __init__(self, url: str, schema: str, marker: Path, engine_lock_file: Path) -> None:
         self.url = url

@@ -27,6 +27,7 @@ class Dialect(Protocol):
     anchor: Path  # the local file next to which an action's intent is kept
     lock_file: str | None  # tandemctl's own write lock when it is a file (None: a database lock)
     null_safe_eq: str  # the operator comparing a nullable column with a parameter
+    parallel_reads: bool  # scan a large table as rowid ranges on several connections at once
 
     def connect(self) -> Any:
         """A DB-API connection in autocommit mode (reads are single statements)."""
@@ -50,6 +51,7 @@ class SqliteDialect:
 
     kind = "sqlite"
     null_safe_eq = "IS"
+    parallel_reads = True  # each connection steps without the GIL: one core per range
 
     def __init__(self, path: Path, engine_lock_file: Path) -> None:
         self.path = path

@@ -22,11 +22,20 @@ from tandemctl.stores.local_key import load_local_key
 from tandemctl.stores.paths import StatePaths
 from tandemctl.stores.sql_dialect import Dialect
 from tandemctl.stores.sql_rows import DecodedRow, RawRow, decode_row, select_columns, validate_records
+from tandemctl.stores.sql_scan import (
+    PARALLEL_MIN_ROWIDS,
+    Key,
+    fetch_by_rowid,
+    key_query,
+    parallel_top_keys,
+    rowid_ranges,
+    workers_for,
+)
 from tandemctl.stores.sql_writer import SqlWriter
 
 BATCH: Final = 500  # rows per keyset page: memory stays flat whatever the table size
-# The engine loads ORDER BY updated_at_ms, rowid and then stable-sorts by updated_at_ms descending.
-ORDER: Final = "ORDER BY updated_at_ms DESC, rowid ASC"
+TOP_N_ROUNDS: Final = 2  # top-N scans before streaming the rest of the order
+GROWTH: Final = 8  # the second scan asks for this many times the first one's rows
 
 
 @dataclass
@@ -36,6 +45,7 @@ class SqlStore:
     dialect: Dialect
     why: str
     notes: tuple[str, ...] = ()
+    parallel_min_rowids: int = PARALLEL_MIN_ROWIDS  # tests lower it to scan small tables in parallel too
     _connection: Any = field(default=None, repr=False)
 
     @property
@@ -95,28 +105,48 @@ class SqlStore:
              after: tuple[int, int] | None = None, first_batch: int = BATCH) -> Iterator[Row]:
         """Decoded rows in the engine's order; `after` is the (updated_at_ms, rowid) to start after.
 
-        A page first asks for `first_batch` rows (a top-N query, decoding about what it shows); the
-        rest, if wanted, comes from one more query read BATCH rows at a time (never one query per
-        batch: without an index on updated_at_ms each would sort the table again)."""
-        select = f"SELECT {select_columns(table)} FROM {table.name} WHERE "
-        size = max(1, min(first_batch, BATCH))
+        A page first asks for the keys of `first_batch` rows (a top-N scan: decoding about what it
+        shows), then, if the caller wants more (a payload filter dropped some), for GROWTH times as
+        many; past that the rest comes from one streamed key query, BATCH keys at a time (never one
+        query per batch: without an index on updated_at_ms each would scan the table again)."""
+        select = f"SELECT {select_columns(table)} FROM {table.name}"
+        size = max(1, first_batch)
+        for _ in range(TOP_N_ROUNDS):
+            clause, args = self._after(where, params, after)
+            keys = self.top_keys(table, clause, args, size)
+            yield from self._fetched(table, select, keys)
+            if len(keys) < size:
+                return
+            after, size = (keys[-1][1], keys[-1][0]), size * GROWTH
         clause, args = self._after(where, params, after)
-        batch = self.fetch(f"{select}{clause} {ORDER} LIMIT {size}", args)
-        yield from self._decoded(table, batch)
-        if len(batch) < size:
-            return
-        clause, args = self._after(where, params, (batch[-1][5], batch[-1][0]))
         with self.guard():
-            cursor = self.connection.execute(self.dialect.sql(f"{select}{clause} {ORDER}"), args)
+            cursor = self.connection.execute(self.dialect.sql(key_query(table.name, clause, None)), args)
         try:
             while True:
                 with self.guard():
-                    chunk = cursor.fetchmany(BATCH)
+                    chunk = [(int(rowid), int(updated)) for rowid, updated in cursor.fetchmany(BATCH)]
                 if not chunk:
                     return
-                yield from self._decoded(table, chunk)
+                yield from self._fetched(table, select, chunk)
         finally:
             cursor.close()  # a page that stopped early must not keep a read snapshot open
+
+    def _fetched(self, table: ReliabilityTable, select: str, keys: list[Key]) -> Iterator[Row]:
+        for values in fetch_by_rowid(self.fetch, select, keys):
+            yield from self._decoded(table, values)
+
+    def top_keys(self, table: ReliabilityTable, where: str, params: tuple[Any, ...], limit: int) -> list[Key]:
+        """The (rowid, updated_at_ms) of the first `limit` matching rows in the engine's order."""
+        if self.dialect.parallel_reads:
+            (high,) = self.fetch(f"SELECT max(rowid) FROM {table.name}")[0]
+            (low,) = self.fetch(f"SELECT min(rowid) FROM {table.name}")[0]
+            workers = 1 if high is None else workers_for(int(high) - int(low) + 1, min_rowids=self.parallel_min_rowids)
+            if workers > 1:
+                with self.guard():
+                    return parallel_top_keys(self.dialect.connect, self.dialect.sql, table.name, where, params,
+                                             limit, rowid_ranges(int(low), int(high), workers))
+        found = self.fetch(key_query(table.name, where, limit), params)
+        return [(int(rowid), int(updated)) for rowid, updated in found]
 
     @staticmethod
     def _after(where: str, params: tuple[Any, ...], after: tuple[int, int] | None) -> tuple[str, tuple[Any, ...]]:
@@ -136,6 +166,8 @@ class SqlStore:
     def list_dead_letters(self, query: DeadLetterQuery) -> Page:
         where, params = self._where(query)
         first = query.limit + 1 if query.limit > 0 else BATCH  # the page and the row telling whether more remain
+        if query.needs_payload and query.limit > 0:
+            first += first // 4 + 16  # a payload filter drops some rows: a little more spares a second scan
         if query.after_id is None or not query.after_id.strip():
             return list_dead_letters(self.rows(DEAD_LETTERS, where, params, first_batch=first), query)
         anchor = self.fetch(f"SELECT {select_columns(DEAD_LETTERS)} FROM dead_letters WHERE dead_letter_id = ?",

@@ -1,0 +1,74 @@
+"""Reading a reliability table in the engine's order (`updated_at_ms` descending, then `rowid`).
+
+The engine's schema has no index on `updated_at_ms`, and tandemctl runs no DDL, so the order costs
+a scan of the table. Two things keep that scan cheap: it selects only `(rowid, updated_at_ms)`
+(the sorter never carries a payload), and on SQLite a large table is scanned as a few `rowid`
+ranges on their own connections at once (sqlite3 releases the GIL while it steps), the top-N of
+each merged here. The payloads of just the rows wanted are then fetched by `rowid`."""
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Final
+
+Key = tuple[int, int]  # (rowid, updated_at_ms)
+# Below this many rowids one scan is quicker than starting connections and threads.
+PARALLEL_MIN_ROWIDS: Final = 100_000
+MAX_WORKERS: Final = 4
+FETCH_BATCH: Final = 500  # rowids per `IN (...)` fetch (well under SQLite's variable limit)
+ORDER: Final = "ORDER BY updated_at_ms DESC, rowid ASC"
+
+
+def key_query(table: str, where: str, limit: int | None) -> str:
+    return f"SELECT rowid, updated_at_ms FROM {table} WHERE {where} {ORDER}" + (
+        "" if limit is None else f" LIMIT {int(limit)}")
+
+
+def merge_top(parts: Sequence[Sequence[Key]], limit: int) -> list[Key]:
+    """The first `limit` keys in the engine's order, from the top-N of disjoint parts."""
+    merged = sorted((key for part in parts for key in part), key=lambda key: (-key[1], key[0]))
+    return merged[:limit]
+
+
+def rowid_ranges(low: int, high: int, parts: int) -> list[tuple[int, int]]:
+    """`parts` half-open ranges covering [low, high] (rowids of one table)."""
+    span = high - low + 1
+    bounds = [low + span * index // parts for index in range(parts)] + [high + 1]
+    return [(bounds[index], bounds[index + 1]) for index in range(parts)]
+
+
+def workers_for(span: int, *, min_rowids: int = PARALLEL_MIN_ROWIDS, cpus: int | None = None) -> int:
+    """How many ranges to scan at once: one per core (at most MAX_WORKERS), one for a small table."""
+    available = cpus if cpus is not None else (os.cpu_count() or 1)
+    if span < min_rowids or available < 2:
+        return 1
+    return min(available, MAX_WORKERS)
+
+
+def parallel_top_keys(connect: Callable[[], Any], sql: Callable[[str], str], table: str, where: str,
+                      params: tuple[Any, ...], limit: int, ranges: Sequence[tuple[int, int]]) -> list[Key]:
+    """The top-N keys, each rowid range scanned on its own connection in its own thread."""
+    ranged = sql(key_query(table, f"({where}) AND rowid >= ? AND rowid < ?", limit))
+
+    def scan(bounds: tuple[int, int]) -> list[Key]:
+        connection = connect()
+        try:
+            return [(int(r), int(u)) for r, u in connection.execute(ranged, (*params, *bounds)).fetchall()]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
+        parts = list(pool.map(scan, ranges))
+    return merge_top(parts, limit)
+
+
+def fetch_by_rowid(fetch: Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]], select: str,
+                   keys: Sequence[Key]) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of `keys` in batches, in the order of `keys` (a row gone since its key was read is
+    skipped)."""
+    for start in range(0, len(keys), FETCH_BATCH):
+        batch = keys[start:start + FETCH_BATCH]
+        rowids = [rowid for rowid, _ in batch]
+        found = {int(values[0]): values
+                 for values in fetch(f"{select} WHERE rowid IN ({', '.join('?' * len(rowids))})", tuple(rowids))}
+        yield [found[rowid] for rowid in rowids if rowid in found]
