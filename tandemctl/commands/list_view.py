@@ -5,7 +5,6 @@ from collections.abc import Sequence
 from typing import Final
 
 from tandemctl.commands.filters import NO_STATUS, STATUSES
-from tandemctl.commands.retry_verdict import retry_state
 from tandemctl.commands.stats import tool_of
 from tandemctl.engine.query import normalize_filter
 from tandemctl.engine.rows import Row
@@ -36,6 +35,8 @@ def next_retry_ms(row: Row) -> int | None:
     """When the dispatcher may next dispatch this row (None: not waiting on a retry)."""
     if row.get("status") not in ("retry_requested", "retrying"):
         return None
+    from tandemctl.commands.retry_verdict import retry_state  # the dispatcher's mirror: triage columns only
+
     state = retry_state(row)
     return state.next_eligible_at_ms if state.next_eligible_at_ms is not None else row.get("updated_at_ms")
 

@@ -5,12 +5,14 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from tandemctl.engine.audit_chain import AuditVerification
-from tandemctl.engine.query import DeadLetterQuery, Page
 from tandemctl.engine.rows import Row, RowChange
-from tandemctl.engine.sweep_plan import SweepOutcome
+
+if TYPE_CHECKING:  # only named in signatures: a plain `list` does not pay for the sweep's and audit's imports
+    from tandemctl.engine.audit_chain import AuditVerification
+    from tandemctl.engine.query import DeadLetterQuery, Page
+    from tandemctl.engine.sweep_plan import SweepOutcome
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ class Store(Protocol):
     @property
     def audit_file(self) -> Path: ...
 
-    def list_dead_letters(self, query: DeadLetterQuery) -> Page:
+    def list_dead_letters(self, query: "DeadLetterQuery") -> "Page":
         """The engine's filter and cursor semantics; may stop reading after the page."""
         ...
 
@@ -126,9 +128,9 @@ class Store(Protocol):
         """An interrupted action's operation id and intent file, if one waits to be settled."""
         ...
 
-    def sweep(self, args: SweepArgs) -> SweepOutcome: ...
+    def sweep(self, args: SweepArgs) -> "SweepOutcome": ...
 
-    def verify_audit(self) -> AuditVerification: ...
+    def verify_audit(self) -> "AuditVerification": ...
 
     def get_run(self, run_id: str) -> Row | None:
         """The automation run as the engine's `get_automation_v2_run` finds it: the hot copy or its

@@ -4,15 +4,16 @@ no unfinished backend transfer, and the one-time import marked complete; else th
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from tandemctl.errors import UnsupportedStateError, UsageError
 from tandemctl.stores import db_schema as s
 from tandemctl.stores.base import Store, StoreSelection
-from tandemctl.stores.json_store import JsonFileStore
 from tandemctl.stores.paths import StatePaths
 from tandemctl.stores.sql_dialect import Dialect, SqliteDialect
-from tandemctl.stores.sql_store import SqlStore
+
+if TYPE_CHECKING:
+    from tandemctl.stores.sql_store import SqlStore
 
 ENV_BACKEND: Final = "TANDEM_STORAGE_BACKEND"
 ENV_POSTGRES_URL: Final = "TANDEM_STORAGE_POSTGRES_URL"
@@ -65,6 +66,8 @@ def detect_store(paths: StatePaths, env: Mapping[str, str], selection: StoreSele
         raise UnsupportedStateError(f"the database root {root} and the engine lock's folder "
                                     f"{paths.engine_lock_file.parent} differ; tandemctl cannot tell which engine "
                                     "owns this store (pass --state-dir rather than --reliability-file)")
+    from tandemctl.stores.sql_store import SqlStore  # each store's modules only when it is the one
+
     store = SqlStore(paths, env, dialect, why="")
     why = _authority(store)
     if why.startswith("JSON"):
@@ -79,10 +82,12 @@ def detect_store(paths: StatePaths, env: Mapping[str, str], selection: StoreSele
 
 
 def _json(paths: StatePaths, env: Mapping[str, str], why: str) -> Store:
+    from tandemctl.stores.json_store import JsonFileStore
+
     return JsonFileStore(paths, env, why=why)
 
 
-def _authority(store: SqlStore) -> str:
+def _authority(store: "SqlStore") -> str:
     """The mode and why: refuse what is not understood, JSON until the import completed."""
     where = store.dialect.location
     versions = store.fetch(f"SELECT schema_version FROM {s.SCHEMA_METADATA}")

@@ -8,14 +8,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from tandemctl.engine.audit_chain import AuditVerification
 from tandemctl.engine.query import DeadLetterQuery, Page, iter_matching, list_dead_letters, normalize_filter
 from tandemctl.engine.rows import Row
-from tandemctl.engine.sweep_plan import SweepOutcome
 from tandemctl.errors import TandemctlError
-from tandemctl.stores import action_intent, audit_ledger, json_events, sql_sweep
 from tandemctl.stores.base import StoreInfo, SweepArgs
 from tandemctl.stores.db_schema import DEAD_LETTERS, TABLE_BY_COLLECTION, ReliabilityTable
 from tandemctl.stores.local_key import load_local_key
@@ -32,6 +29,10 @@ from tandemctl.stores.sql_scan import (
     workers_for,
 )
 from tandemctl.stores.sql_writer import SqlWriter
+
+if TYPE_CHECKING:  # the sweep's and the audit's modules load only when those commands run
+    from tandemctl.engine.audit_chain import AuditVerification
+    from tandemctl.engine.sweep_plan import SweepOutcome
 
 BATCH: Final = 500  # rows per keyset page: memory stays flat whatever the table size
 TOP_N_ROUNDS: Final = 2  # top-N scans before streaming the rest of the order
@@ -213,19 +214,29 @@ class SqlStore:
             yield SqlWriter(self)
 
     def pending_operation(self) -> tuple[str, Path] | None:
+        from tandemctl.stores import action_intent
+
         pending = action_intent.pending_operation(self.dialect.anchor)
         return None if pending is None else (pending, action_intent.intent_path(self.dialect.anchor))
 
-    def sweep(self, args: SweepArgs) -> SweepOutcome:
+    def sweep(self, args: SweepArgs) -> "SweepOutcome":
+        from tandemctl.stores import sql_sweep  # the dispatcher's mirror: only the sweep and runs need it
+
         return sql_sweep.plan_only(self, args)
 
     def get_run(self, run_id: str) -> Row | None:
+        from tandemctl.stores import sql_sweep
+
         return sql_sweep.run_store(self)[0].get_automation_v2_run(run_id)
 
     def run_events(self, run_id: str | None, limit: int) -> list[Row]:
         # 0.6.9+ keeps runtime events in `runtime/events.sqlite3`, whose layout the spec does not give;
         # the 0.6.x `events.jsonl` is still read when it is there.
+        from tandemctl.stores import json_events
+
         return json_events.read_run_events(self.paths.runtime_dir / json_events.EVENTS_FILE, run_id, limit)
 
-    def verify_audit(self) -> AuditVerification:
+    def verify_audit(self) -> "AuditVerification":
+        from tandemctl.stores import audit_ledger
+
         return audit_ledger.verify_audit_ledger(self.paths.audit_file)
