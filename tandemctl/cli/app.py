@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from tandemctl import __version__
-from tandemctl.cli import check, config, dead_letters, export, journal, monitor, runs, sweep
+from tandemctl.cli import check, config, count, dead_letters, export, journal, monitor, runs, sweep
 from tandemctl.cli.root_group import HELP_OPTIONS, RootGroup
 from tandemctl.commands.options import RootOptions
 from tandemctl.constants import (
@@ -32,6 +32,7 @@ app = typer.Typer(
     help="Operate Tandem's dead letters from a terminal: list, retry, park, resolve, sweep.",
     epilog=EXIT_CODE_HELP,
 )
+dead_letters.dead_letters_app.command("count")(count.count_command)
 app.add_typer(dead_letters.dead_letters_app, name="dead-letters")
 app.command("history", epilog=EXIT_CODE_HELP)(journal.history_command)
 app.command("undo", epilog=EXIT_CODE_HELP)(journal.undo_command)

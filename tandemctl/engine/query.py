@@ -2,8 +2,10 @@
 tandemctl's own selectors (age windows, reason regex) applied at the filter stage."""
 
 import re
+import string
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Final
 
 from tandemctl.constants import DEFAULT_LIMIT
 from tandemctl.engine.dispositions import dead_letter_superseded_by_success, visible_to_tenant
@@ -11,12 +13,17 @@ from tandemctl.engine.rows import Row
 from tandemctl.engine.sealed import is_readable
 from tandemctl.engine.stale import EffectKey, is_stale_open
 
+# What Rust's `str::trim` removes: Unicode White_Space (Python's bare `strip()` also drops \x1c-\x1f).
+WHITESPACE: Final = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + \
+    "\u2028\u2029\u202f\u205f\u3000"
+_ASCII_LOWER: Final = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
 
 def normalize_filter(value: str | None) -> str | None:
     """Trim, `-`→`_`, ASCII lowercase; empty and `all` mean no filter (spec 01 §12 step 3)."""
     if value is None:
         return None
-    normalized = value.strip().replace("-", "_").lower()
+    normalized = value.strip(WHITESPACE).replace("-", "_").translate(_ASCII_LOWER)
     return None if normalized in ("", "all") else normalized
 
 

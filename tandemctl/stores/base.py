@@ -11,6 +11,7 @@ from tandemctl.engine.rows import Row, RowChange
 
 if TYPE_CHECKING:  # only named in signatures: a plain `list` does not pay for the sweep's and audit's imports
     from tandemctl.engine.audit_chain import AuditVerification
+    from tandemctl.engine.counting import GroupKey
     from tandemctl.engine.query import DeadLetterQuery, Page
     from tandemctl.engine.sweep_plan import SweepOutcome
 
@@ -121,6 +122,11 @@ class Store(Protocol):
         ...
 
     def load_collection(self, collection: str) -> list[Row]: ...
+
+    def count_dead_letters(self, query: "DeadLetterQuery", by: Sequence[str]) -> "dict[GroupKey, int]":
+        """How many dead letters `query` selects (its cursor and limit ignored), per combination of
+        the `by` fields (engine/counting.py); a database answers from its index columns when it can."""
+        ...
 
     def writer(self, lock_timeout: float) -> AbstractContextManager[StoreWriter]: ...
 

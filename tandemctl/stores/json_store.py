@@ -1,12 +1,13 @@
 """The 0.6.x JSON files as a `Store`: `runtime/stateful_reliability.json` for the dead letters,
 plus the runs files and the audit ledger for the sweep."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from tandemctl.engine.audit_chain import AuditVerification
+from tandemctl.engine.counting import GroupKey, count_matching
 from tandemctl.engine.query import DeadLetterQuery, Page, list_dead_letters
 from tandemctl.engine.rows import Row
 from tandemctl.engine.run_store import RunStore
@@ -53,6 +54,9 @@ class JsonFileStore:
 
     def load_dead_letters(self) -> list[Row]:
         return self.file.load().dead_letters
+
+    def count_dead_letters(self, query: DeadLetterQuery, by: Sequence[str]) -> dict[GroupKey, int]:
+        return count_matching(self.load_dead_letters(), query, by)
 
     def load_collection(self, collection: str) -> list[Row]:
         return self.file.load().rows(collection)

@@ -6,7 +6,7 @@ page. Client-side, after paging: several statuses, --since, --older-than, --reas
 """
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from tandemctl.engine.audit_chain import AuditVerification
+from tandemctl.engine.counting import GroupKey, count_matching
 from tandemctl.engine.query import DeadLetterQuery, Page, list_dead_letters, normalize_filter
 from tandemctl.engine.rows import Row
 from tandemctl.engine.sweep_plan import SweepOutcome
@@ -127,6 +128,10 @@ class LiveStore:
 
     def load_dead_letters(self) -> list[Row]:
         return list(self.pages("dead_letters"))
+
+    def count_dead_letters(self, query: DeadLetterQuery, by: Sequence[str]) -> dict[GroupKey, int]:
+        # The engine filters what it can while paging; the rest (and the count) is done here.
+        return count_matching(self.list_dead_letters(replace(query, limit=0)).rows, query, by)
 
     def load_collection(self, collection: str) -> list[Row]:
         return list(self.pages(collection))

@@ -42,6 +42,9 @@ class PostgresDialect:
     kind = "postgres"
     null_safe_eq = "IS NOT DISTINCT FROM"
     parallel_reads = False  # the server plans its own parallel scans
+    # lower() follows the server's locale; the engine lower-cases ASCII only.
+    normalized_run_id = ("replace(translate(btrim(run_id, ?), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', "
+                         "'abcdefghijklmnopqrstuvwxyz'), '-', '_')")
 
     def __init__(self, url: str, schema: str, marker: Path, engine_lock_file: Path) -> None:
         self.url = url

@@ -45,21 +45,28 @@ def workers_for(span: int, *, min_rowids: int = PARALLEL_MIN_ROWIDS, cpus: int |
     return min(available, MAX_WORKERS)
 
 
-def parallel_top_keys(connect: Callable[[], Any], sql: Callable[[str], str], table: str, where: str,
-                      params: tuple[Any, ...], limit: int, ranges: Sequence[tuple[int, int]]) -> list[Key]:
-    """The top-N keys, each rowid range scanned on its own connection in its own thread."""
-    ranged = sql(key_query(table, f"({where}) AND rowid >= ? AND rowid < ?", limit))
+def parallel_fetch(connect: Callable[[], Any], text: str, params: tuple[Any, ...],
+                   ranges: Sequence[tuple[int, int]]) -> list[list[tuple[Any, ...]]]:
+    """`text` (ending in a `rowid >= ? AND rowid < ?` condition) run once per range, each on its own
+    connection in its own thread; the results in range order."""
 
-    def scan(bounds: tuple[int, int]) -> list[Key]:
+    def run(bounds: tuple[int, int]) -> list[tuple[Any, ...]]:
         connection = connect()
         try:
-            return [(int(r), int(u)) for r, u in connection.execute(ranged, (*params, *bounds)).fetchall()]
+            return list(connection.execute(text, (*params, *bounds)).fetchall())
         finally:
             connection.close()
 
     with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
-        parts = list(pool.map(scan, ranges))
-    return merge_top(parts, limit)
+        return list(pool.map(run, ranges))
+
+
+def parallel_top_keys(connect: Callable[[], Any], sql: Callable[[str], str], table: str, where: str,
+                      params: tuple[Any, ...], limit: int, ranges: Sequence[tuple[int, int]]) -> list[Key]:
+    """The top-N keys: each rowid range's top-N, merged."""
+    ranged = sql(key_query(table, f"({where}) AND rowid >= ? AND rowid < ?", limit))
+    parts = parallel_fetch(connect, ranged, params, ranges)
+    return merge_top([[(int(rowid), int(updated)) for rowid, updated in part] for part in parts], limit)
 
 
 def fetch_by_rowid(fetch: Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]], select: str,

@@ -4,15 +4,24 @@ engine's order straight from the indexed columns, decoding only what a page need
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from tandemctl.engine.query import DeadLetterQuery, Page, iter_matching, list_dead_letters, normalize_filter
+from tandemctl.engine.counting import GroupKey
+from tandemctl.engine.query import (
+    WHITESPACE,
+    DeadLetterQuery,
+    Page,
+    iter_matching,
+    list_dead_letters,
+    normalize_filter,
+)
 from tandemctl.engine.rows import Row
 from tandemctl.errors import TandemctlError
+from tandemctl.stores import sql_counts
 from tandemctl.stores.base import StoreInfo, SweepArgs
 from tandemctl.stores.db_schema import DEAD_LETTERS, TABLE_BY_COLLECTION, ReliabilityTable
 from tandemctl.stores.local_key import load_local_key
@@ -24,6 +33,7 @@ from tandemctl.stores.sql_scan import (
     Key,
     fetch_by_rowid,
     key_query,
+    parallel_fetch,
     parallel_top_keys,
     rowid_ranges,
     workers_for,
@@ -138,16 +148,31 @@ class SqlStore:
 
     def top_keys(self, table: ReliabilityTable, where: str, params: tuple[Any, ...], limit: int) -> list[Key]:
         """The (rowid, updated_at_ms) of the first `limit` matching rows in the engine's order."""
-        if self.dialect.parallel_reads:
-            (high,) = self.fetch(f"SELECT max(rowid) FROM {table.name}")[0]
-            (low,) = self.fetch(f"SELECT min(rowid) FROM {table.name}")[0]
-            workers = 1 if high is None else workers_for(int(high) - int(low) + 1, min_rowids=self.parallel_min_rowids)
-            if workers > 1:
-                with self.guard():
-                    return parallel_top_keys(self.dialect.connect, self.dialect.sql, table.name, where, params,
-                                             limit, rowid_ranges(int(low), int(high), workers))
+        ranges = self.scan_ranges(table)
+        if ranges:
+            with self.guard():
+                return parallel_top_keys(self.dialect.connect, self.dialect.sql, table.name, where, params,
+                                         limit, ranges)
         found = self.fetch(key_query(table.name, where, limit), params)
         return [(int(rowid), int(updated)) for rowid, updated in found]
+
+    def scan_ranges(self, table: ReliabilityTable) -> list[tuple[int, int]]:
+        """The rowid ranges to scan `table` in at once; none when one scan is the better plan."""
+        if not self.dialect.parallel_reads:
+            return []
+        (high,) = self.fetch(f"SELECT max(rowid) FROM {table.name}")[0]
+        (low,) = self.fetch(f"SELECT min(rowid) FROM {table.name}")[0]
+        if high is None:
+            return []
+        workers = workers_for(int(high) - int(low) + 1, min_rowids=self.parallel_min_rowids)
+        return rowid_ranges(int(low), int(high), workers) if workers > 1 else []
+
+    def fetch_ranged(self, text: str, params: tuple[Any, ...], ranges: list[tuple[int, int]]) -> list[tuple[Any, ...]]:
+        """`text` with `?` placeholders whose WHERE ends in `rowid >= ? AND rowid < ?`: all rows of it,
+        one range per connection at once."""
+        with self.guard():
+            return [row for part in parallel_fetch(self.dialect.connect, self.dialect.sql(text), params, ranges)
+                    for row in part]
 
     @staticmethod
     def _after(where: str, params: tuple[Any, ...], after: tuple[int, int] | None) -> tuple[str, tuple[Any, ...]]:
@@ -165,7 +190,7 @@ class SqlStore:
         return decoded
 
     def list_dead_letters(self, query: DeadLetterQuery) -> Page:
-        where, params = self._where(query)
+        where, params = self.index_filter(query)
         first = query.limit + 1 if query.limit > 0 else BATCH  # the page and the row telling whether more remain
         if query.needs_payload and query.limit > 0:
             first += first // 4 + 16  # a payload filter drops some rows: a little more spares a second scan
@@ -182,8 +207,9 @@ class SqlStore:
         start = (anchor[0][5], anchor[0][0])
         return list_dead_letters(self.rows(DEAD_LETTERS, where, params, after=start, first_batch=first), rest)
 
-    def _where(self, query: DeadLetterQuery) -> tuple[str, tuple[Any, ...]]:
-        """The filters the index columns answer exactly (the payload filters run after decoding)."""
+    def index_filter(self, query: DeadLetterQuery) -> tuple[str, tuple[Any, ...]]:
+        """The filters the index columns answer exactly: tenant, status and run (the payload
+        filters run after decoding)."""
         clauses: list[str] = []
         params: list[Any] = []
         if query.tenant is not None:
@@ -196,9 +222,12 @@ class SqlStore:
             params += statuses
         run_id = normalize_filter(query.run_id)
         if run_id is not None:
-            clauses.append("replace(lower(trim(run_id)), '-', '_') = ?")
-            params.append(run_id)
+            clauses.append(f"{self.dialect.normalized_run_id} = ?")
+            params += [WHITESPACE, run_id]
         return " AND ".join(clauses) or "1=1", tuple(params)
+
+    def count_dead_letters(self, query: DeadLetterQuery, by: Sequence[str]) -> dict[GroupKey, int]:
+        return sql_counts.count_dead_letters(self, query, by)
 
     def load_dead_letters(self) -> list[Row]:
         return list(self.rows(DEAD_LETTERS))

@@ -241,3 +241,33 @@ def test_engine_order_and_cursor_across_many_batches(seeder: Seed, tandemctl: Ca
             break
         result = tandemctl(*argv, "--after-id", cursor["after_id"])
     assert seen == expected
+
+
+def counted(result: Result) -> list[tuple[Any, ...]]:
+    assert result.exit_code == 0, result.stderr
+    data = result.json()["data"]
+    return [(*(group[field] for field in data["by"]), group["count"]) for group in data["groups"]]
+
+
+def test_count_answers_what_list_selects(seeder: Seed, tandemctl: Callable[..., Result]) -> None:
+    """Counted from the index columns on a database, by decoding on the JSON file: the same answer,
+    which is what the list selects with the same flags."""
+    seeder([*ROWS, dead_letter("dl-7", updated=9000, run_id="  RUN-a\u2003", status="ignored"),
+            dead_letter("dl-8", updated=9100, run_id="run-\u00c5")])
+    assert counted(tandemctl("--all-tenants", "-o", "json", "dead-letters", "count")) == \
+        [("open", 5), ("ignored", 2), ("retry_requested", 1)]
+    assert counted(tandemctl("-o", "json", "dead-letters", "count", "--by", "tenant", "--by", "status")) == \
+        [("local/local", "open", 4), ("local/local", "ignored", 2)]
+    assert counted(tandemctl("--all-tenants", "-o", "json", "dead-letters", "count", "--by", "tenant")) == \
+        [("local/local", 6), ("org-a/ws-a", 1), ("org-b/ws-b/prod", 1)]
+    # The run filter trims Unicode white space and lower-cases ASCII only, as the engine does.
+    run_a = tandemctl("-o", "json", "dead-letters", "count", "--run", "run_a", "--by", "run")
+    assert counted(run_a) == [("run-a", 2), ("  RUN-a\u2003", 1), ("Run-A", 1)]
+    assert ids(tandemctl("-o", "json", "dead-letters", "list", "--run", "run_a")) == ["dl-7", "dl-6", "dl-1", "dl-3"]
+    assert counted(tandemctl("-o", "json", "dead-letters", "count", "--run", "RUN-\u00e5")) == []
+    assert counted(tandemctl("-o", "json", "dead-letters", "count", "--run", "RUN-\u00c5")) == [("open", 1)]
+    # A payload selector decodes the candidates: still the list's answer.
+    assert counted(tandemctl("--all-tenants", "-o", "json", "dead-letters", "count", "--source-type",
+                             "stateful_wait")) == [("open", 1)]
+    assert counted(tandemctl("--all-tenants", "-o", "json", "dead-letters", "count", "--status", "open",
+                             "--reason-match", "again")) == [("open", 1)]

@@ -1,0 +1,50 @@
+"""Counting dead letters in a 0.6.9+ database from its index columns alone (`GROUP BY`, no payload
+decoded), when the query filters only on what those columns hold; otherwise by decoding the
+candidate rows. Either way the result equals `engine/counting.count_matching` over every row."""
+
+from typing import TYPE_CHECKING, Any
+
+from tandemctl.engine.counting import GroupKey, count_matching
+from tandemctl.engine.query import DeadLetterQuery
+from tandemctl.stores.db_schema import DEAD_LETTERS
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from tandemctl.stores.sql_store import SqlStore
+
+# What each grouping field reads: the columns the engine keeps equal to the payload (checked on every
+# decode, see sql_rows._check_columns).
+FIELD_COLUMNS = {"status": ("status",), "tenant": ("org_id", "workspace_id", "deployment_id"), "run": ("run_id",)}
+
+
+def count_dead_letters(store: "SqlStore", query: DeadLetterQuery, by: "Sequence[str]") -> dict[GroupKey, int]:
+    where, params = store.index_filter(query)
+    if query.needs_payload:
+        return count_matching(store.rows(DEAD_LETTERS, where, params), query, by)
+    columns = [column for field in by for column in FIELD_COLUMNS[field]]
+    grouped = ", ".join(columns)
+    text = f"SELECT {grouped + ', ' if grouped else ''}COUNT(*) FROM {DEAD_LETTERS.name} WHERE {where}"
+    group_by = f" GROUP BY {grouped}" if grouped else ""
+    ranges = store.scan_ranges(DEAD_LETTERS)
+    if ranges:  # each range counted on its own connection at once; the groups summed below
+        found = store.fetch_ranged(f"{text} AND rowid >= ? AND rowid < ?{group_by}", params, ranges)
+    else:
+        found = store.fetch(text + group_by, params)
+    counts: dict[GroupKey, int] = {}
+    for values in found:
+        if int(values[-1]):
+            key = _group_key(by, values)
+            counts[key] = counts.get(key, 0) + int(values[-1])
+    return counts
+
+
+def _group_key(by: "Sequence[str]", values: "Sequence[Any]") -> GroupKey:
+    key: list[Any] = []
+    position = 0
+    for field in by:
+        width = len(FIELD_COLUMNS[field])
+        part = values[position:position + width]
+        key.append(tuple(part) if field == "tenant" else part[0])
+        position += width
+    return tuple(key)
