@@ -15,6 +15,7 @@ from tandemctl.engine.dispositions import tenant_label
 from tandemctl.engine.query import DeadLetterQuery, iter_matching
 from tandemctl.engine.rows import Row
 from tandemctl.errors import UsageError
+from tandemctl.stores.base import RowScope
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def perform(inv: Invocation, args: ActionArgs, *, interactive: bool, confirm: Co
     rule = RULES[args.action]
     ids, query = _selection(inv, args, rule)
     if query is not None and args.reason is None:
-        if not any(True for _ in iter_matching(inv.store().load_dead_letters(), query)):
+        if not any(True for _ in iter_matching(inv.store().load_dead_letters(RowScope(query)), query)):
             return ActionOutcome(f"dead-letters {args.action}", args.action, Plan(), dry_run=args.dry_run)
         _check_reason(args, rule, bulk=True)  # only once something is selected
     selector: dict[str, object] = {"ids": list(ids)} if query is None else _describe(args)
@@ -57,8 +58,10 @@ def perform(inv: Invocation, args: ActionArgs, *, interactive: bool, confirm: Co
         return journal_entry(inv, operation_id, plan, action=args.action, reason=args.reason,
                              selector=selector, force=args.force)
 
+    # Ids are read whatever their tenant: "not found" then says which tenant holds them.
+    scope = RowScope(query) if query is not None else RowScope(ids=frozenset(ids))
     execution = Execution(f"dead-letters {args.action}", args.action, plan_rows, query is not None,
-                          args.dry_run, args.yes, entry)
+                          args.dry_run, args.yes, entry, scope)
     return execute(inv, execution, interactive=interactive, confirm=confirm, working=working)
 
 

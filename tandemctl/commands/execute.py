@@ -19,7 +19,7 @@ from tandemctl.constants import OutputFormat
 from tandemctl.engine.rows import Row
 from tandemctl.errors import ConflictError, EngineLiveError, TandemctlError, UsageError
 from tandemctl.stores.action_intent import PendingJournal, recover_pending
-from tandemctl.stores.base import ChangeConflict, PartialApply, RowFailure, Store, StoreWriter
+from tandemctl.stores.base import ChangeConflict, PartialApply, RowFailure, RowScope, Store, StoreWriter
 
 PlanRows = Callable[[list[Row], frozenset[str] | None], Plan]
 Confirm = Callable[[ActionOutcome], bool]
@@ -43,6 +43,7 @@ class Execution:
     dry_run: bool
     yes: bool
     journal_entry: Callable[[str, Plan], dict[str, object]]
+    scope: RowScope | None = None  # the rows the plan reads (None: all); a database reads just those
 
 
 def execute(inv: Invocation, ex: Execution, *, interactive: bool, confirm: Confirm,
@@ -52,11 +53,12 @@ def execute(inv: Invocation, ex: Execution, *, interactive: bool, confirm: Confi
     store = inv.store()
     if ex.dry_run:
         with working("reading the dead letters…"):
-            return ActionOutcome(ex.command, ex.action, ex.plan_rows(store.load_dead_letters(), None), dry_run=True)
+            rows = store.load_dead_letters(ex.scope)
+            return ActionOutcome(ex.command, ex.action, ex.plan_rows(rows, None), dry_run=True)
     pinned = None
     if ex.bulk and not ex.yes:
         with working("reading the dead letters…"):
-            preview = ActionOutcome(ex.command, ex.action, ex.plan_rows(store.load_dead_letters(), None))
+            preview = ActionOutcome(ex.command, ex.action, ex.plan_rows(store.load_dead_letters(ex.scope), None))
         if not preview.plan.changed:
             return preview
         if not confirm(preview):
@@ -65,7 +67,8 @@ def execute(inv: Invocation, ex: Execution, *, interactive: bool, confirm: Confi
     operation_id = history.new_operation_id(inv.now_ms)
     with working(f"{ex.action}: planning and writing…"):  # after any prompt: the two never share the screen
         plan = write_planned(store, lambda rows: ex.plan_rows(rows, pinned),
-                             lambda planned: ex.journal_entry(operation_id, planned), lock_timeout=inv.lock_timeout)
+                             lambda planned: ex.journal_entry(operation_id, planned), lock_timeout=inv.lock_timeout,
+                             scope=None if ex.scope is None else ex.scope.with_ids(pinned))
     applied = bool(plan.changed)
     journaled = applied or bool(plan.of(Outcome.UNKNOWN))
     return ActionOutcome(ex.command, ex.action, plan, applied=applied,
@@ -73,14 +76,15 @@ def execute(inv: Invocation, ex: Execution, *, interactive: bool, confirm: Confi
 
 
 def write_planned(store: Store, plan_rows: Callable[[list[Row]], Plan],
-                  journal_entry: Callable[[Plan], dict[str, object]], *, lock_timeout: float) -> Plan:
+                  journal_entry: Callable[[Plan], dict[str, object]], *, lock_timeout: float,
+                  scope: RowScope | None = None) -> Plan:
     """Under the store's lock: finish an interrupted action, plan from a fresh read, write the journal
     intent, apply the plan's compare-and-sets (re-planning when a row moved on), then journal."""
     with _writer(store, lock_timeout) as writer:
         pending = PendingJournal(writer.intent_anchor, store.journal_file)
         recover_pending(writer.intent_anchor, writer.dead_letters)
         for _ in range(MAX_REPLANS):
-            plan = plan_rows(writer.dead_letters())
+            plan = plan_rows(writer.dead_letters(scope))
             if not plan.changed:
                 pending.discard()
                 return plan

@@ -23,6 +23,7 @@ from tandemctl.engine.sealed import READ_ONLY_REASON, is_sealed
 from tandemctl.engine.validation import validate_rows
 from tandemctl.errors import CorruptStateError, NotFoundError, UsageError
 from tandemctl.stores import journal_file
+from tandemctl.stores.base import RowScope
 
 _ABSENT: Final = object()
 
@@ -65,8 +66,9 @@ def perform_undo(inv: Invocation, args: UndoArgs, *, interactive: bool, confirm:
         return journal_entry(inv, operation_id, plan, action="undo", reason=args.reason,
                              selector={"operation_id": args.operation_id}, undoes=args.operation_id)
 
+    named = frozenset(row["dead_letter_id"] for row in journaled if isinstance(row.get("dead_letter_id"), str))
     execution = Execution("undo", "undo", plan_rows, bulk=True, dry_run=args.dry_run, yes=args.yes,
-                          journal_entry=entry_for)
+                          journal_entry=entry_for, scope=RowScope(ids=named))
     return execute(inv, execution, interactive=interactive, confirm=confirm, working=working)
 
 

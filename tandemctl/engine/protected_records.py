@@ -96,12 +96,12 @@ def decode_payload(text: str, *, kind: str, record_id: str, columns: Columns,
     if text.startswith(SEALED_PREFIX):
         envelope_text = _open_sealed(text, kind=kind, record_id=record_id, columns=columns, key=key)
         value = _parse_json(envelope_text, field="payload")
-        if not _is_envelope(value):
+        if not is_envelope(value):
             raise PayloadDecodeError(f"{kind} {record_id}: sealed payload holds no binding envelope", field="payload")
         return DecodedPayload(_check_envelope(value, kind=kind, record_id=record_id, columns=columns),
                               "local_encrypted")
     value = _parse_json(text, field="payload")
-    if _is_envelope(value):
+    if is_envelope(value):
         return DecodedPayload(_check_envelope(value, kind=kind, record_id=record_id, columns=columns),
                               "plain_envelope")
     if not isinstance(value, dict):
@@ -160,7 +160,7 @@ def _parse_json(text: str | bytes, *, field: str) -> Any:
         raise PayloadDecodeError(f"invalid JSON in {field}: {exc.msg}", field=field) from None
 
 
-def _is_envelope(value: Any) -> bool:
+def is_envelope(value: Any) -> bool:
     # The engine tries the envelope shape first and falls back to a bare record.
     return isinstance(value, dict) and value.keys() >= _ENVELOPE_KEYS
 

@@ -59,6 +59,19 @@ class ChangeConflict(Exception):
 
 
 @dataclass(frozen=True)
+class RowScope:
+    """The dead letters a reader needs: every row `query` selects (its cursor and limit ignored) and
+    every row whose id is in `ids`, whatever its tenant. A store may return more (the JSON file
+    returns them all), never fewer, and always in the engine's order."""
+
+    query: "DeadLetterQuery | None" = None
+    ids: frozenset[str] = frozenset()
+
+    def with_ids(self, ids: frozenset[str] | None) -> "RowScope":
+        return self if not ids else RowScope(self.query, self.ids | ids)
+
+
+@dataclass(frozen=True)
 class StoreSelection:
     """What decides the store, beyond the data dir: flags, config and the engine's own env vars."""
 
@@ -91,7 +104,9 @@ class StoreWriter(Protocol):
         """The file next to which an action's journal entry is made durable before the store write."""
         ...
 
-    def dead_letters(self) -> list[Row]: ...
+    def dead_letters(self, scope: RowScope | None = None) -> list[Row]:
+        """Every dead letter, or at least those of `scope` (see RowScope)."""
+        ...
 
     def apply(self, changes: Sequence[RowChange], *, skip_conflicts: bool = False) -> list[RowChange]:
         """Write every change atomically, each a compare-and-set. A row that is not its `before`
@@ -117,8 +132,9 @@ class Store(Protocol):
         """The engine's filter and cursor semantics; may stop reading after the page."""
         ...
 
-    def load_dead_letters(self) -> list[Row]:
-        """Every dead letter in the engine's order (newest update first)."""
+    def load_dead_letters(self, scope: RowScope | None = None) -> list[Row]:
+        """Every dead letter in the engine's order (newest update first); with `scope`, at least
+        the rows it names (a database reads just those: see RowScope)."""
         ...
 
     def load_collection(self, collection: str) -> list[Row]: ...
@@ -150,5 +166,5 @@ class Store(Protocol):
         ...
 
 
-__all__ = ["ChangeConflict", "PartialApply", "RowChange", "RowFailure", "Store", "StoreInfo", "StoreSelection",
-           "StoreWriter", "SweepArgs"]
+__all__ = ["ChangeConflict", "PartialApply", "RowChange", "RowFailure", "RowScope", "Store", "StoreInfo",
+           "StoreSelection", "StoreWriter", "SweepArgs"]

@@ -18,7 +18,7 @@ from tandemctl.engine.rows import Row, RowChange, apply_changes_to_rows
 from tandemctl.errors import ConflictError
 from tandemctl.fs import atomic, locks, reads, temps
 from tandemctl.stores import json_chunked, json_readcache, json_verify
-from tandemctl.stores.base import ChangeConflict
+from tandemctl.stores.base import ChangeConflict, RowScope
 from tandemctl.stores.json_codec import (
     ReliabilityData,
     parse_reliability,
@@ -171,8 +171,8 @@ class JsonWriter:
     def intent_anchor(self) -> Path:
         return self.file.path
 
-    def dead_letters(self) -> list[Row]:
-        return self.file.load().dead_letters
+    def dead_letters(self, scope: RowScope | None = None) -> list[Row]:
+        return self.file.load().dead_letters  # the file is read whole anyway: every row, whatever the scope
 
     def apply(self, changes: Sequence[RowChange], *, skip_conflicts: bool = False) -> list[RowChange]:
         """One verified rewrite of the file carrying every change (see `JsonReliabilityFile.mutate_verified`)."""

@@ -14,7 +14,7 @@ from tandemctl.engine.run_store import RunStore
 from tandemctl.engine.sweep_plan import SweepOutcome
 from tandemctl.fs import locks, temps
 from tandemctl.stores import action_intent, audit_ledger, json_events, json_sweep
-from tandemctl.stores.base import StoreInfo, SweepArgs
+from tandemctl.stores.base import RowScope, StoreInfo, SweepArgs
 from tandemctl.stores.json_file import JsonReliabilityFile, JsonWriter
 from tandemctl.stores.json_runs import load_hot_runs, shard_reader
 from tandemctl.stores.paths import StatePaths
@@ -52,7 +52,7 @@ class JsonFileStore:
         # A page that can stop early reads the records one by one; `--limit 0` parses them at once.
         return list_dead_letters(self.file.dead_letters_for_listing(self.env, lazy=query.limit > 0), query)
 
-    def load_dead_letters(self) -> list[Row]:
+    def load_dead_letters(self, scope: RowScope | None = None) -> list[Row]:
         return self.file.load().dead_letters
 
     def count_dead_letters(self, query: DeadLetterQuery, by: Sequence[str]) -> dict[GroupKey, int]:

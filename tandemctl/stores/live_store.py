@@ -24,7 +24,7 @@ from tandemctl.remote.client import EngineClient, EngineIdentity
 from tandemctl.remote.endpoint import engine_url_and_source
 from tandemctl.remote.token import resolve_token
 from tandemctl.stores import action_intent, audit_ledger
-from tandemctl.stores.base import StoreInfo, StoreSelection, SweepArgs
+from tandemctl.stores.base import RowScope, StoreInfo, StoreSelection, SweepArgs
 from tandemctl.stores.live_writer import LiveWriter
 from tandemctl.stores.paths import StatePaths
 
@@ -126,7 +126,7 @@ class LiveStore:
             if note not in self.notes:
                 self.notes.append(note)
 
-    def load_dead_letters(self) -> list[Row]:
+    def load_dead_letters(self, scope: RowScope | None = None) -> list[Row]:
         return list(self.pages("dead_letters"))
 
     def count_dead_letters(self, query: DeadLetterQuery, by: Sequence[str]) -> dict[GroupKey, int]:

@@ -16,7 +16,7 @@ from tandemctl.engine.dispositions import dead_letter_retry_dispatch_count
 from tandemctl.engine.rows import Row, RowChange
 from tandemctl.errors import AuthError, EngineError, EngineStartingError
 from tandemctl.remote.client import NotSent, OutcomeUnknown
-from tandemctl.stores.base import PartialApply, RowFailure
+from tandemctl.stores.base import PartialApply, RowFailure, RowScope
 
 if TYPE_CHECKING:
     from tandemctl.stores.live_store import LiveStore
@@ -35,8 +35,8 @@ class LiveWriter:
     def intent_anchor(self) -> Path:
         return self.anchor
 
-    def dead_letters(self) -> list[Row]:
-        return self.store.load_dead_letters()
+    def dead_letters(self, scope: RowScope | None = None) -> list[Row]:
+        return self.store.load_dead_letters(scope)
 
     def apply(self, changes: Sequence[RowChange], *, skip_conflicts: bool = False) -> list[RowChange]:
         """POST every change (bounded concurrency); PartialApply when any was not confirmed."""

@@ -22,11 +22,12 @@ from tandemctl.engine.query import (
 from tandemctl.engine.rows import Row
 from tandemctl.errors import TandemctlError
 from tandemctl.stores import sql_counts
-from tandemctl.stores.base import StoreInfo, SweepArgs
+from tandemctl.stores.base import RowScope, StoreInfo, SweepArgs
 from tandemctl.stores.db_schema import DEAD_LETTERS, TABLE_BY_COLLECTION, ReliabilityTable
 from tandemctl.stores.local_key import load_local_key
 from tandemctl.stores.paths import StatePaths
 from tandemctl.stores.sql_dialect import Dialect
+from tandemctl.stores.sql_prefilter import may_match
 from tandemctl.stores.sql_rows import DecodedRow, RawRow, decode_row, select_columns, validate_records
 from tandemctl.stores.sql_scan import (
     PARALLEL_MIN_ROWIDS,
@@ -113,19 +114,21 @@ class SqlStore:
     # -- reads ---------------------------------------------------------------------------------
 
     def rows(self, table: ReliabilityTable, where: str = "1=1", params: tuple[Any, ...] = (),
-             after: tuple[int, int] | None = None, first_batch: int = BATCH) -> Iterator[Row]:
+             after: tuple[int, int] | None = None, first_batch: int = BATCH,
+             prefilter: RowScope | None = None) -> Iterator[Row]:
         """Decoded rows in the engine's order; `after` is the (updated_at_ms, rowid) to start after.
 
         A page first asks for the keys of `first_batch` rows (a top-N scan: decoding about what it
         shows), then, if the caller wants more (a payload filter dropped some), for GROWTH times as
         many; past that the rest comes from one streamed key query, BATCH keys at a time (never one
-        query per batch: without an index on updated_at_ms each would scan the table again)."""
+        query per batch: without an index on updated_at_ms each would scan the table again).
+        With `prefilter`, rows its query certainly drops are not decoded (sql_prefilter.py)."""
         select = f"SELECT {select_columns(table)} FROM {table.name}"
         size = max(1, first_batch)
         for _ in range(TOP_N_ROUNDS):
             clause, args = self._after(where, params, after)
             keys = self.top_keys(table, clause, args, size)
-            yield from self._fetched(table, select, keys)
+            yield from self._fetched(table, select, keys, prefilter)
             if len(keys) < size:
                 return
             after, size = (keys[-1][1], keys[-1][0]), size * GROWTH
@@ -138,12 +141,16 @@ class SqlStore:
                     chunk = [(int(rowid), int(updated)) for rowid, updated in cursor.fetchmany(BATCH)]
                 if not chunk:
                     return
-                yield from self._fetched(table, select, chunk)
+                yield from self._fetched(table, select, chunk, prefilter)
         finally:
             cursor.close()  # a page that stopped early must not keep a read snapshot open
 
-    def _fetched(self, table: ReliabilityTable, select: str, keys: list[Key]) -> Iterator[Row]:
+    def _fetched(self, table: ReliabilityTable, select: str, keys: list[Key],
+                 prefilter: RowScope | None = None) -> Iterator[Row]:
         for values in fetch_by_rowid(self.fetch, select, keys):
+            if prefilter is not None and prefilter.query is not None:
+                query = prefilter.query
+                values = [value for value in values if value[1] in prefilter.ids or may_match(value[4], query)]
             yield from self._decoded(table, values)
 
     def top_keys(self, table: ReliabilityTable, where: str, params: tuple[Any, ...], limit: int) -> list[Key]:
@@ -229,8 +236,24 @@ class SqlStore:
     def count_dead_letters(self, query: DeadLetterQuery, by: Sequence[str]) -> dict[GroupKey, int]:
         return sql_counts.count_dead_letters(self, query, by)
 
-    def load_dead_letters(self) -> list[Row]:
-        return list(self.rows(DEAD_LETTERS))
+    def load_dead_letters(self, scope: RowScope | None = None) -> list[Row]:
+        if scope is None:
+            return list(self.rows(DEAD_LETTERS))
+        where, params = self.scope_filter(scope)
+        return list(self.rows(DEAD_LETTERS, where, params, prefilter=scope))
+
+    def scope_filter(self, scope: RowScope) -> tuple[str, tuple[Any, ...]]:
+        """The rows of `scope` by their index columns: the query's column filters, or an id listed."""
+        clauses: list[str] = []
+        params: tuple[Any, ...] = ()
+        if scope.query is not None:
+            where, params = self.index_filter(scope.query)
+            clauses.append(f"({where})")
+        if scope.ids:
+            ids = sorted(scope.ids)
+            clauses.append(f"{DEAD_LETTERS.id_column} IN ({', '.join('?' * len(ids))})")
+            params += tuple(ids)
+        return " OR ".join(clauses) or "1=0", params
 
     def load_collection(self, collection: str) -> list[Row]:
         return list(self.rows(TABLE_BY_COLLECTION[collection]))

@@ -9,7 +9,7 @@ from tandemctl.engine.protected_records import scope_columns
 from tandemctl.engine.rows import Row, RowChange
 from tandemctl.engine.sealed import READ_ONLY_REASON, without_marker
 from tandemctl.errors import UnsupportedStateError
-from tandemctl.stores.base import ChangeConflict
+from tandemctl.stores.base import ChangeConflict, RowScope
 from tandemctl.stores.db_schema import TABLE_BY_COLLECTION, ReliabilityTable
 from tandemctl.stores.sql_rows import RawRow, encode_for_write, select_columns
 
@@ -27,8 +27,8 @@ class SqlWriter:
     def intent_anchor(self) -> Path:
         return self.store.dialect.anchor
 
-    def dead_letters(self) -> list[Row]:
-        return self.store.load_dead_letters()
+    def dead_letters(self, scope: RowScope | None = None) -> list[Row]:
+        return self.store.load_dead_letters(scope)
 
     def apply(self, changes: Sequence[RowChange], *, skip_conflicts: bool = False) -> list[RowChange]:
         """Every change in one transaction; a row that is no longer its `before` is a conflict

@@ -149,9 +149,12 @@ def test_a_bad_row_is_exit_5_naming_table_id_and_field(state: StateDir, tandemct
     add(builder)
     seeded = build(state, builder, dead_letter("dl-good"))
     before = seeded.raw()
-    one_line_error(tandemctl("dead-letters", "park", "--all", "--reason", "x", "--yes"), 5, "dead_letters",
-                   "dl-bad", f"'{field}'")
+    # Every tenant: the rows are chosen by their index columns, and this one's columns lie about its tenant.
+    one_line_error(tandemctl("--all-tenants", "dead-letters", "park", "--all", "--reason", "x", "--yes"), 5,
+                   "dead_letters", "dl-bad", f"'{field}'")
     assert seeded.raw() == before
+    doctor = tandemctl("doctor")  # reads every row: the lie is found whatever the tenant
+    assert doctor.exit_code == 5 and "dl-bad" in doctor.stdout and f"'{field}'" in doctor.stdout, doctor.stdout
 
 
 def test_a_truncated_file_is_exit_5(state: StateDir, tandemctl: Run) -> None:
