@@ -13,6 +13,7 @@ from rich.text import Text
 
 from tandemctl.constants import OutputFormat
 from tandemctl.errors import TandemctlError
+from tandemctl.render.plain_table import plain_lines
 from tandemctl.render.text import inert
 
 ENVELOPE_VERSION = 1
@@ -60,6 +61,10 @@ def print_table(table: Table) -> None:
     table.expand = False
     for column in table.columns:
         column.max_width, column.no_wrap, column.ratio = None, True, None
+    plain = plain_lines(table) if console.color_system is None else None  # FORCE_COLOR: Rich prints the styles
+    if plain is not None:
+        write_stdout("".join(line + "\n" for line in plain).encode("utf-8"))
+        return
     with console.capture() as captured:
         console.print(table)
     # Cells are padded to their column's width: drop the trailing blanks that padding leaves.
