@@ -3,7 +3,7 @@
 from dataclasses import dataclass, replace
 from typing import Any
 
-from tandemctl.engine.dispositions import tenant_label, visible_to_tenant
+from tandemctl.engine.dispositions import tenant_key, tenant_label
 from tandemctl.engine.query import DeadLetterQuery
 from tandemctl.stores.base import Store
 
@@ -29,10 +29,11 @@ def run_list(store: Store, query: DeadLetterQuery, *, now_ms: int, count_elsewhe
     info = store.info
     elsewhere = 0
     if count_elsewhere and query.tenant is not None:
-        everywhere = store.list_dead_letters(replace(query, tenant=None, after_id=None, before_created_at_ms=None,
-                                                     limit=0))
-        tenant = query.tenant
-        elsewhere = sum(1 for row in everywhere.rows if not visible_to_tenant(row, tenant))
+        # Counted, not listed: a database answers from its index columns when the filters allow.
+        everywhere = store.count_dead_letters(replace(query, tenant=None, after_id=None, before_created_at_ms=None,
+                                                      limit=0), ("tenant",))
+        shown = tenant_key(query.tenant)
+        elsewhere = sum(count for (tenant,), count in everywhere.items() if tenant != shown)
     label = None if query.tenant is None else tenant_label(query.tenant)
     return ListOutcome(rows=page.rows, next_cursor=page.next_cursor, now_ms=now_ms, source=info.location,
                        notes=tuple(note for note in info.notes if note not in known), tenant=label, elsewhere=elsewhere)

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 import orjson
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from tandemctl.errors import CorruptStateError, UsageError
 
@@ -124,6 +122,8 @@ def encrypt_local(envelope_text: str, *, kind: str, record_id: str, columns: Col
     """Seal a plaintext envelope in the local-encrypted format (encrypted_file_store.rs)."""
     plaintext = orjson.dumps({"context": expected_seal_context(kind=kind, record_id=record_id, columns=columns),
                               "payload": envelope_text})
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # only for sealed rows: most stores have none
+
     nonce = secrets.token_bytes(NONCE_BYTES)
     sealed = nonce + AESGCM(_checked_key(key)).encrypt(nonce, plaintext, None)
     body = {"version": LOCAL_SEAL_VERSION, "ciphertext": CIPHERTEXT_PREFIX + sealed.hex()}
@@ -196,6 +196,9 @@ def _open_sealed(text: str, *, kind: str, record_id: str, columns: Columns, key:
     if key is None:
         raise SealedPayloadError(f"{where}: encrypted with the local memory key", field="sealed", hint=_KEY_HINT)
     sealed = _ciphertext_bytes(body.get("ciphertext"), where)
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         plaintext = AESGCM(_checked_key(key)).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], None)
     except InvalidTag:

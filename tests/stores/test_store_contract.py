@@ -271,3 +271,11 @@ def test_count_answers_what_list_selects(seeder: Seed, tandemctl: Callable[..., 
                              "stateful_wait")) == [("open", 1)]
     assert counted(tandemctl("--all-tenants", "-o", "json", "dead-letters", "count", "--status", "open",
                              "--reason-match", "again")) == [("open", 1)]
+
+
+def test_a_tenant_page_counts_what_other_tenants_hold(seeder: Seed, tandemctl: Callable[..., Result]) -> None:
+    seeder(ROWS)
+    assert "; 2 more in other tenants;" in tandemctl("dead-letters", "list").stderr
+    assert "; 1 more in other tenants;" in tandemctl("dead-letters", "list", "--status", "open").stderr
+    assert "; 1 more in other tenants;" in tandemctl("dead-letters", "list", "--source-type", "stateful_wait").stderr
+    assert "other tenants" not in tandemctl("dead-letters", "list", "--status", "ignored").stderr
