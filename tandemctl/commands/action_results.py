@@ -78,7 +78,7 @@ class Plan:
                 if result.outcome is Outcome.CHANGED and change is not None and change.after is not None:
                     result = replace(result, change=change, to=str(change.after.get("status")))
                 results.append(result)
-        return Plan(tuple(results), tuple(not_found))
+        return Plan(tuple(results), tuple(not_found), self.elsewhere)  # which tenant holds an id: kept
 
 
 @dataclass(frozen=True)

@@ -279,3 +279,24 @@ def test_a_tenant_page_counts_what_other_tenants_hold(seeder: Seed, tandemctl: C
     assert "; 1 more in other tenants;" in tandemctl("dead-letters", "list", "--status", "open").stderr
     assert "; 1 more in other tenants;" in tandemctl("dead-letters", "list", "--source-type", "stateful_wait").stderr
     assert "other tenants" not in tandemctl("dead-letters", "list", "--status", "ignored").stderr
+
+
+def test_bulk_selectors_on_the_payload_pick_the_same_rows(seeder: Seed, tandemctl: Callable[..., Result]) -> None:
+    """A database reads only the selector's candidates and skips payloads that cannot match: the
+    rows changed are still exactly those the selector names, on every store."""
+    seeded = seeder([*ROWS, dead_letter("dl-old", created=100, updated=9000),
+                     dead_letter("dl-wait", created=5000, updated=9100, source_type="stateful_wait",
+                                 options=("ignore",))])
+    result = tandemctl("--all-tenants", "-o", "json", "dead-letters", "park", "--status", "open", "--older-than",
+                       f"{NOW_MS - 950}ms", "--source-type", "tool_effect", "--reason", "old", "--yes")
+    assert result.exit_code == 0, result.stderr
+    parked = sorted(key for key, row in seeded.records().items() if row.get("disposition_reason") == "old")
+    assert parked == ["dl-6", "dl-old"]  # created at 900 and 100; dl-wait is a wait, the rest newer
+
+
+def test_an_id_held_by_another_tenant_says_which(seeder: Seed, tandemctl: Callable[..., Result]) -> None:
+    seeder(ROWS)
+    result = tandemctl("dead-letters", "park", "dl-5", "dl-1", "--reason", "x")
+    assert result.exit_code == 3, result.stderr  # one row parked, one not found here: not found wins
+    assert "note: dl-5 is in tenant org-b/ws-b/prod: use --tenant org-b/ws-b/prod (or --all-tenants)" \
+        in result.stderr
