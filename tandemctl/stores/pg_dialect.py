@@ -42,6 +42,7 @@ class PostgresDialect:
     kind = "postgres"
     null_safe_eq = "IS NOT DISTINCT FROM"
     parallel_reads = False  # the server plans its own parallel scans
+    rowid_is_key = False  # the engine's BIGSERIAL rowid column has no index
     # lower() follows the server's locale; the engine lower-cases ASCII only.
     normalized_run_id = ("replace(translate(btrim(run_id, ?), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', "
                          "'abcdefghijklmnopqrstuvwxyz'), '-', '_')")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from tandemctl.engine.counting import GroupKey, count_matching
 from tandemctl.engine.query import DeadLetterQuery
 from tandemctl.stores.db_schema import DEAD_LETTERS
+from tandemctl.stores.sql_filters import index_filter
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -19,7 +20,7 @@ FIELD_COLUMNS = {"status": ("status",), "tenant": ("org_id", "workspace_id", "de
 
 
 def count_dead_letters(store: "SqlStore", query: DeadLetterQuery, by: "Sequence[str]") -> dict[GroupKey, int]:
-    where, params = store.index_filter(query)
+    where, params = index_filter(store.dialect, query)
     if query.needs_payload:
         return count_matching(store.rows(DEAD_LETTERS, where, params), query, by)
     columns = [column for field in by for column in FIELD_COLUMNS[field]]

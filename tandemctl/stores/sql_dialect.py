@@ -28,6 +28,7 @@ class Dialect(Protocol):
     lock_file: str | None  # tandemctl's own write lock when it is a file (None: a database lock)
     null_safe_eq: str  # the operator comparing a nullable column with a parameter
     parallel_reads: bool  # scan a large table as rowid ranges on several connections at once
+    rowid_is_key: bool  # `rowid` finds a row at once (SQLite's table key), else fetch by the primary key
     # `run_id` normalised like the engine's run filter (trim the `?` characters, `-` → `_`, ASCII lower case)
     normalized_run_id: str
 
@@ -54,6 +55,7 @@ class SqliteDialect:
     kind = "sqlite"
     null_safe_eq = "IS"
     parallel_reads = True  # each connection steps without the GIL: one core per range
+    rowid_is_key = True
     normalized_run_id = "replace(lower(trim(run_id, ?)), '-', '_')"  # SQLite's lower() is ASCII-only
 
     def __init__(self, path: Path, engine_lock_file: Path) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
-Key = tuple[int, int]  # (rowid, updated_at_ms)
+Key = tuple[int, int, str]  # (rowid, updated_at_ms, the row's primary key)
 # Below this many rowids one scan is quicker than starting connections and threads.
 PARALLEL_MIN_ROWIDS: Final = 100_000
 MAX_WORKERS: Final = 4
@@ -19,8 +19,8 @@ FETCH_BATCH: Final = 500  # rowids per `IN (...)` fetch (well under SQLite's var
 ORDER: Final = "ORDER BY updated_at_ms DESC, rowid ASC"
 
 
-def key_query(table: str, where: str, limit: int | None) -> str:
-    return f"SELECT rowid, updated_at_ms FROM {table} WHERE {where} {ORDER}" + (
+def key_query(table: str, id_column: str, where: str, limit: int | None) -> str:
+    return f"SELECT rowid, updated_at_ms, {id_column} FROM {table} WHERE {where} {ORDER}" + (
         "" if limit is None else f" LIMIT {int(limit)}")
 
 
@@ -61,21 +61,26 @@ def parallel_fetch(connect: Callable[[], Any], text: str, params: tuple[Any, ...
         return list(pool.map(run, ranges))
 
 
-def parallel_top_keys(connect: Callable[[], Any], sql: Callable[[str], str], table: str, where: str,
-                      params: tuple[Any, ...], limit: int, ranges: Sequence[tuple[int, int]]) -> list[Key]:
+def parallel_top_keys(connect: Callable[[], Any], sql: Callable[[str], str], table: str, id_column: str,
+                      where: str, params: tuple[Any, ...], limit: int, ranges: Sequence[tuple[int, int]]) -> list[Key]:
     """The top-N keys: each rowid range's top-N, merged."""
-    ranged = sql(key_query(table, f"({where}) AND rowid >= ? AND rowid < ?", limit))
+    ranged = sql(key_query(table, id_column, f"({where}) AND rowid >= ? AND rowid < ?", limit))
     parts = parallel_fetch(connect, ranged, params, ranges)
-    return merge_top([[(int(rowid), int(updated)) for rowid, updated in part] for part in parts], limit)
+    return merge_top([as_keys(part) for part in parts], limit)
 
 
-def fetch_by_rowid(fetch: Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]], select: str,
-                   keys: Sequence[Key]) -> Iterator[list[tuple[Any, ...]]]:
+def as_keys(found: Sequence[Sequence[Any]]) -> list[Key]:
+    return [(int(rowid), int(updated), str(key)) for rowid, updated, key in found]
+
+
+def fetch_by_key(fetch: Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]], select: str, keys: Sequence[Key],
+                 *, column: str) -> Iterator[list[tuple[Any, ...]]]:
     """The rows of `keys` in batches, in the order of `keys` (a row gone since its key was read is
-    skipped)."""
+    skipped), looked up by `rowid` (SQLite's table key) or else by the primary key `column` (on
+    PostgreSQL `rowid` is a plain column without an index). Selected rows start (rowid, id, ...)."""
+    by_rowid = column == "rowid"
     for start in range(0, len(keys), FETCH_BATCH):
-        batch = keys[start:start + FETCH_BATCH]
-        rowids = [rowid for rowid, _ in batch]
-        found = {int(values[0]): values
-                 for values in fetch(f"{select} WHERE rowid IN ({', '.join('?' * len(rowids))})", tuple(rowids))}
-        yield [found[rowid] for rowid in rowids if rowid in found]
+        wanted = [key[0] if by_rowid else key[2] for key in keys[start:start + FETCH_BATCH]]
+        text = f"{select} WHERE {column} IN ({', '.join('?' * len(wanted))})"
+        found = {values[0 if by_rowid else 1]: values for values in fetch(text, tuple(wanted))}
+        yield [found[key] for key in wanted if key in found]

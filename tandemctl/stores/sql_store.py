@@ -12,12 +12,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from tandemctl.engine.counting import GroupKey
 from tandemctl.engine.query import (
-    WHITESPACE,
     DeadLetterQuery,
     Page,
     iter_matching,
     list_dead_letters,
-    normalize_filter,
 )
 from tandemctl.engine.rows import Row
 from tandemctl.errors import TandemctlError
@@ -27,12 +25,14 @@ from tandemctl.stores.db_schema import DEAD_LETTERS, TABLE_BY_COLLECTION, Reliab
 from tandemctl.stores.local_key import load_local_key
 from tandemctl.stores.paths import StatePaths
 from tandemctl.stores.sql_dialect import Dialect
+from tandemctl.stores.sql_filters import index_filter, scope_filter
 from tandemctl.stores.sql_prefilter import may_match
 from tandemctl.stores.sql_rows import DecodedRow, RawRow, decode_row, select_columns, validate_records
 from tandemctl.stores.sql_scan import (
     PARALLEL_MIN_ROWIDS,
     Key,
-    fetch_by_rowid,
+    as_keys,
+    fetch_by_key,
     key_query,
     parallel_fetch,
     parallel_top_keys,
@@ -111,6 +111,16 @@ class SqlStore:
         with self.guard():
             return int(self.connection.execute(self.dialect.sql(text), params).rowcount)
 
+    def execute_many(self, text: str, rows: list[tuple[Any, ...]]) -> int:
+        """One statement for each parameter row, sent together; the rows they changed in all."""
+        with self.guard():
+            cursor = self.connection.cursor()
+            try:
+                cursor.executemany(self.dialect.sql(text), rows)
+                return int(cursor.rowcount)
+            finally:
+                cursor.close()
+
     # -- reads ---------------------------------------------------------------------------------
 
     def rows(self, table: ReliabilityTable, where: str = "1=1", params: tuple[Any, ...] = (),
@@ -134,11 +144,12 @@ class SqlStore:
             after, size = (keys[-1][1], keys[-1][0]), size * GROWTH
         clause, args = self._after(where, params, after)
         with self.guard():
-            cursor = self.connection.execute(self.dialect.sql(key_query(table.name, clause, None)), args)
+            cursor = self.connection.execute(self.dialect.sql(key_query(table.name, table.id_column, clause, None)),
+                                             args)
         try:
             while True:
                 with self.guard():
-                    chunk = [(int(rowid), int(updated)) for rowid, updated in cursor.fetchmany(BATCH)]
+                    chunk = as_keys(cursor.fetchmany(BATCH))
                 if not chunk:
                     return
                 yield from self._fetched(table, select, chunk, prefilter)
@@ -147,7 +158,8 @@ class SqlStore:
 
     def _fetched(self, table: ReliabilityTable, select: str, keys: list[Key],
                  prefilter: RowScope | None = None) -> Iterator[Row]:
-        for values in fetch_by_rowid(self.fetch, select, keys):
+        column = "rowid" if self.dialect.rowid_is_key else table.id_column
+        for values in fetch_by_key(self.fetch, select, keys, column=column):
             if prefilter is not None and prefilter.query is not None:
                 query = prefilter.query
                 values = [value for value in values if value[1] in prefilter.ids or may_match(value[4], query)]
@@ -158,10 +170,9 @@ class SqlStore:
         ranges = self.scan_ranges(table)
         if ranges:
             with self.guard():
-                return parallel_top_keys(self.dialect.connect, self.dialect.sql, table.name, where, params,
-                                         limit, ranges)
-        found = self.fetch(key_query(table.name, where, limit), params)
-        return [(int(rowid), int(updated)) for rowid, updated in found]
+                return parallel_top_keys(self.dialect.connect, self.dialect.sql, table.name, table.id_column, where,
+                                         params, limit, ranges)
+        return as_keys(self.fetch(key_query(table.name, table.id_column, where, limit), params))
 
     def scan_ranges(self, table: ReliabilityTable) -> list[tuple[int, int]]:
         """The rowid ranges to scan `table` in at once; none when one scan is the better plan."""
@@ -197,7 +208,7 @@ class SqlStore:
         return decoded
 
     def list_dead_letters(self, query: DeadLetterQuery) -> Page:
-        where, params = self.index_filter(query)
+        where, params = index_filter(self.dialect, query)
         first = query.limit + 1 if query.limit > 0 else BATCH  # the page and the row telling whether more remain
         if query.needs_payload and query.limit > 0:
             first += first // 4 + 16  # a payload filter drops some rows: a little more spares a second scan
@@ -214,46 +225,14 @@ class SqlStore:
         start = (anchor[0][5], anchor[0][0])
         return list_dead_letters(self.rows(DEAD_LETTERS, where, params, after=start, first_batch=first), rest)
 
-    def index_filter(self, query: DeadLetterQuery) -> tuple[str, tuple[Any, ...]]:
-        """The filters the index columns answer exactly: tenant, status and run (the payload
-        filters run after decoding)."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        if query.tenant is not None:
-            clauses.append(f"org_id = ? AND workspace_id = ? AND deployment_id {self.dialect.null_safe_eq} ?")
-            params += [query.tenant.get("org_id", ""), query.tenant.get("workspace_id", ""),
-                       query.tenant.get("deployment_id")]
-        statuses = sorted({s for s in (normalize_filter(v) for v in query.statuses) if s is not None})
-        if statuses:
-            clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
-            params += statuses
-        run_id = normalize_filter(query.run_id)
-        if run_id is not None:
-            clauses.append(f"{self.dialect.normalized_run_id} = ?")
-            params += [WHITESPACE, run_id]
-        return " AND ".join(clauses) or "1=1", tuple(params)
-
     def count_dead_letters(self, query: DeadLetterQuery, by: Sequence[str]) -> dict[GroupKey, int]:
         return sql_counts.count_dead_letters(self, query, by)
 
     def load_dead_letters(self, scope: RowScope | None = None) -> list[Row]:
         if scope is None:
             return list(self.rows(DEAD_LETTERS))
-        where, params = self.scope_filter(scope)
+        where, params = scope_filter(self.dialect, scope)
         return list(self.rows(DEAD_LETTERS, where, params, prefilter=scope))
-
-    def scope_filter(self, scope: RowScope) -> tuple[str, tuple[Any, ...]]:
-        """The rows of `scope` by their index columns: the query's column filters, or an id listed."""
-        clauses: list[str] = []
-        params: tuple[Any, ...] = ()
-        if scope.query is not None:
-            where, params = self.index_filter(scope.query)
-            clauses.append(f"({where})")
-        if scope.ids:
-            ids = sorted(scope.ids)
-            clauses.append(f"{DEAD_LETTERS.id_column} IN ({', '.join('?' * len(ids))})")
-            params += tuple(ids)
-        return " OR ".join(clauses) or "1=0", params
 
     def load_collection(self, collection: str) -> list[Row]:
         return list(self.rows(TABLE_BY_COLLECTION[collection]))

@@ -12,6 +12,7 @@ from tandemctl.errors import UnsupportedStateError
 from tandemctl.stores.base import ChangeConflict, RowScope
 from tandemctl.stores.db_schema import TABLE_BY_COLLECTION, ReliabilityTable
 from tandemctl.stores.sql_rows import RawRow, encode_for_write, select_columns
+from tandemctl.stores.sql_scan import FETCH_BATCH
 
 if TYPE_CHECKING:
     from tandemctl.stores.sql_store import SqlStore
@@ -32,28 +33,37 @@ class SqlWriter:
 
     def apply(self, changes: Sequence[RowChange], *, skip_conflicts: bool = False) -> list[RowChange]:
         """Every change in one transaction; a row that is no longer its `before` is a conflict
-        (ChangeConflict and nothing written, or left out with `skip_conflicts`)."""
+        (ChangeConflict and nothing written, or left out with `skip_conflicts`). The rows are re-read
+        and updated in batches (one statement per FETCH_BATCH rows, updates sent together), not one
+        round trip per row."""
         store = self.store
         with store.guard(), store.dialect.write_transaction(store.connection):
+            current = self._current_rows(changes)
             applied: list[RowChange] = []
             conflicts: list[str] = []
+            updates: dict[str, list[tuple[Any, ...]]] = {}  # by collection
             for change in changes:
-                written = self._apply_one(change)
+                written = self._planned_write(change, current.get((change.collection, change.key)))
                 if written is False:
                     conflicts.append(change.key)
-                elif isinstance(written, RowChange):
-                    applied.append(written)
+                elif isinstance(written, tuple):
+                    row_change, params = written
+                    applied.append(row_change)
+                    updates.setdefault(row_change.collection, []).append(params)
             if conflicts and not skip_conflicts:
                 raise ChangeConflict(conflicts)  # leaving the block rolls the transaction back
+            for collection, rows in updates.items():
+                self._update(TABLE_BY_COLLECTION[collection], rows)
         return applied
 
-    def _apply_one(self, change: RowChange) -> RowChange | bool | None:
-        """The written change, False on a conflict, None when the row already is its `after`."""
+    def _planned_write(self, change: RowChange, found: tuple[RawRow, Row] | None
+                       ) -> tuple[RowChange, tuple[Any, ...]] | bool | None:
+        """The write for one change (with its UPDATE parameters), False on a conflict, None when the
+        row already is its `after`."""
         table = TABLE_BY_COLLECTION[change.collection]
         if change.before is None or change.after is None:
             raise UnsupportedStateError(f"{self.store.dialect.location}: {table.name} {change.key!r}: tandemctl "
                                         "never inserts or deletes rows of a database store")
-        found = self._current(table, change.key)
         if found is None:
             return False
         raw, current = found
@@ -67,26 +77,35 @@ class SqlWriter:
         after = without_marker(change.after)
         # Last writer wins on updated_at_ms in the engine: ours must be strictly newer to survive.
         after["updated_at_ms"] = max(int(after["updated_at_ms"]), raw.updated_at_ms + 1)
-        self._update(table, raw, after)
-        return RowChange(change.collection, change.key, change.before, after)
-
-    def _current(self, table: ReliabilityTable, key: str) -> tuple[RawRow, Row] | None:
-        lock = " FOR UPDATE" if self.store.dialect.kind == "postgres" else ""
-        found = self.store.fetch(f"SELECT {select_columns(table)} FROM {table.name} WHERE {table.id_column} = ?{lock}",
-                                 (key,))
-        if not found:
-            return None
-        raw = RawRow.of(found[0])
-        return raw, self.store.decode_batch(table, [raw])[0].record
-
-    def _update(self, table: ReliabilityTable, raw: RawRow, after: Row) -> None:
         org_id, workspace_id, deployment_id = scope_columns(after)
-        params: tuple[Any, ...] = (after["status"], encode_for_write(table, after), after["updated_at_ms"],
-                                   after.get("run_id"), org_id, workspace_id, deployment_id, raw.key,
-                                   raw.updated_at_ms)
-        count = self.store.execute(
+        params = (after["status"], encode_for_write(table, after), after["updated_at_ms"], after.get("run_id"),
+                  org_id, workspace_id, deployment_id, raw.key, raw.updated_at_ms)
+        return RowChange(change.collection, change.key, change.before, after), params
+
+    def _current_rows(self, changes: Sequence[RowChange]) -> dict[tuple[str, str], tuple[RawRow, Row]]:
+        """The rows the changes name, as stored now (locked FOR UPDATE on PostgreSQL), decoded."""
+        lock = " FOR UPDATE" if self.store.dialect.kind == "postgres" else ""
+        found: dict[tuple[str, str], tuple[RawRow, Row]] = {}
+        keys: dict[str, list[str]] = {}
+        for change in changes:
+            keys.setdefault(change.collection, []).append(change.key)
+        for collection, wanted in keys.items():
+            table = TABLE_BY_COLLECTION[collection]
+            for start in range(0, len(wanted), FETCH_BATCH):
+                batch = wanted[start:start + FETCH_BATCH]
+                values = self.store.fetch(f"SELECT {select_columns(table)} FROM {table.name} WHERE "
+                                          f"{table.id_column} IN ({', '.join('?' * len(batch))}){lock}", tuple(batch))
+                raws = [RawRow.of(value) for value in values]
+                for raw, decoded in zip(raws, self.store.decode_batch(table, raws), strict=True):
+                    found[(collection, raw.key)] = (raw, decoded.record)
+        return found
+
+    def _update(self, table: ReliabilityTable, rows: list[tuple[Any, ...]]) -> None:
+        """Each row a compare-and-set on its stored updated_at_ms; all of them sent as one batch."""
+        count = self.store.execute_many(
             f"UPDATE {table.name} SET status = ?, {table.payload_column} = ?, updated_at_ms = ?, run_id = ?, "
             f"org_id = ?, workspace_id = ?, deployment_id = ? WHERE {table.id_column} = ? AND updated_at_ms = ?",
-            params)
-        if count != 1:
-            raise ChangeConflict([raw.key])  # cannot happen inside the write lock; never write blind
+            rows)
+        if count != len(rows):
+            # Cannot happen inside the write lock; never write blind: roll back and re-plan.
+            raise ChangeConflict([str(row[7]) for row in rows])
