@@ -3,7 +3,7 @@
 from dataclasses import dataclass, replace
 from typing import Any
 
-from tandemctl.engine.dispositions import tenant_key, tenant_label
+from tandemctl.engine.dispositions import tenant_label
 from tandemctl.engine.query import DeadLetterQuery
 from tandemctl.stores.base import Store
 
@@ -29,11 +29,11 @@ def run_list(store: Store, query: DeadLetterQuery, *, now_ms: int, count_elsewhe
     info = store.info
     elsewhere = 0
     if count_elsewhere and query.tenant is not None:
-        # Counted, not listed: a database answers from its index columns when the filters allow.
-        everywhere = store.count_dead_letters(replace(query, tenant=None, after_id=None, before_created_at_ms=None,
-                                                      limit=0), ("tenant",))
-        shown = tenant_key(query.tenant)
-        elsewhere = sum(count for (tenant,), count in everywhere.items() if tenant != shown)
+        # Counted, not listed (all tenants less this one): a database answers from its index columns
+        # when the filters allow, the tenant's own count from its scope index.
+        whole = replace(query, after_id=None, before_created_at_ms=None, limit=0)
+        everywhere = sum(store.count_dead_letters(replace(whole, tenant=None), ()).values())
+        elsewhere = everywhere - sum(store.count_dead_letters(whole, ()).values())
     label = None if query.tenant is None else tenant_label(query.tenant)
     return ListOutcome(rows=page.rows, next_cursor=page.next_cursor, now_ms=now_ms, source=info.location,
                        notes=tuple(note for note in info.notes if note not in known), tenant=label, elsewhere=elsewhere)

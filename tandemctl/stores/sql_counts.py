@@ -5,7 +5,7 @@ candidate rows. Either way the result equals `engine/counting.count_matching` ov
 from typing import TYPE_CHECKING, Any
 
 from tandemctl.engine.counting import GroupKey, count_matching
-from tandemctl.engine.query import DeadLetterQuery
+from tandemctl.engine.query import DeadLetterQuery, normalize_filter
 from tandemctl.stores.db_schema import DEAD_LETTERS
 from tandemctl.stores.sql_filters import index_filter
 
@@ -27,7 +27,10 @@ def count_dead_letters(store: "SqlStore", query: DeadLetterQuery, by: "Sequence[
     grouped = ", ".join(columns)
     text = f"SELECT {grouped + ', ' if grouped else ''}COUNT(*) FROM {DEAD_LETTERS.name} WHERE {where}"
     group_by = f" GROUP BY {grouped}" if grouped else ""
-    ranges = store.scan_ranges(DEAD_LETTERS)
+    # A bare count, or one by tenant alone, is answered from an index (the id's, or the scope index)
+    # faster than by scanning the table in ranges; status and run live only in the table's rows.
+    from_index = not by and not query.statuses and normalize_filter(query.run_id) is None
+    ranges = [] if from_index else store.scan_ranges(DEAD_LETTERS)
     if ranges:  # each range counted on its own connection at once; the groups summed below
         found = store.fetch_ranged(f"{text} AND rowid >= ? AND rowid < ?{group_by}", params, ranges)
     else:
