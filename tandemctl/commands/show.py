@@ -9,9 +9,10 @@ from tandemctl.commands.history import load_history
 from tandemctl.commands.invocation import Invocation
 from tandemctl.commands.retry_verdict import UNKNOWN, RetryState, Verdict, explain, retry_state, sweep_decision
 from tandemctl.engine.dispositions import visible_to_tenant
+from tandemctl.engine.query import DeadLetterQuery
 from tandemctl.engine.rows import Row
 from tandemctl.errors import NotFoundError, TandemctlError
-from tandemctl.stores.base import Store, SweepArgs
+from tandemctl.stores.base import RowScope, Store, SweepArgs
 
 EVENTS_SHOWN: Final = 10
 
@@ -80,19 +81,24 @@ def dispatcher_verdict(store: Store, dead_letter: Row, run: Row | None, *, now_m
 
 def show_dead_letter(inv: Invocation, dead_letter_id: str) -> ShowOutcome:
     store = inv.store()
-    rows = store.load_dead_letters()
-    dead_letter = find_dead_letter(rows, dead_letter_id, inv.tenant)
+    # Only the rows this screen names: a database looks them up instead of reading every table.
+    dead_letter = find_dead_letter(store.load_dead_letters(RowScope(ids=frozenset({dead_letter_id}))), dead_letter_id,
+                                   inv.tenant)
     effect = None
-    if dead_letter.get("source_type") == "tool_effect":
-        effect = _first(store.load_collection("tool_effects"), "effect_id", dead_letter.get("source_id"))
+    source_id = dead_letter.get("source_id")
+    if dead_letter.get("source_type") == "tool_effect" and isinstance(source_id, str):
+        effect = _first(store.load_collection("tool_effects", frozenset({source_id})), "effect_id", source_id)
     outbox_id = (effect or {}).get("outbox_id")
-    outbox = _first(store.load_collection("outbox"), "outbox_id", outbox_id) if outbox_id else None
+    outbox = _first(store.load_collection("outbox", frozenset({outbox_id})), "outbox_id", outbox_id) \
+        if isinstance(outbox_id, str) else None
     effect_id = (effect or {}).get("effect_id")
     compensations = [row for row in store.load_collection("compensations")
                      if effect_id is not None and row.get("target_effect_id") == effect_id]
     run_id = dead_letter.get("run_id")
     run = store.get_run(run_id) if run_id else None
-    owned = sum(1 for row in rows if run_id is not None and row.get("run_id") == run_id)
+    owned = 0 if run_id is None else sum(
+        1 for row in store.load_dead_letters(RowScope(DeadLetterQuery(run_id=run_id, limit=0)))
+        if row.get("run_id") == run_id)
     return ShowOutcome(
         dead_letter=dead_letter, tool_effect=effect, outbox=outbox, compensations=compensations, run=run,
         run_dead_letters=owned, retry=retry_state(dead_letter),

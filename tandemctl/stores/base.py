@@ -137,7 +137,10 @@ class Store(Protocol):
         the rows it names (a database reads just those: see RowScope)."""
         ...
 
-    def load_collection(self, collection: str) -> list[Row]: ...
+    def load_collection(self, collection: str, keys: frozenset[str] | None = None) -> list[Row]:
+        """Every record of a collection in the engine's order; with `keys`, at least those whose
+        record id (`effect_id`, `outbox_id`, ...) is one of them (a database looks just those up)."""
+        ...
 
     def count_dead_letters(self, query: "DeadLetterQuery", by: Sequence[str]) -> "dict[GroupKey, int]":
         """How many dead letters `query` selects (its cursor and limit ignored), per combination of

@@ -58,7 +58,7 @@ class JsonFileStore:
     def count_dead_letters(self, query: DeadLetterQuery, by: Sequence[str]) -> dict[GroupKey, int]:
         return count_matching(self.load_dead_letters(), query, by)
 
-    def load_collection(self, collection: str) -> list[Row]:
+    def load_collection(self, collection: str, keys: frozenset[str] | None = None) -> list[Row]:
         return self.file.load().rows(collection)
 
     @contextmanager

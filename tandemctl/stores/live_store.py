@@ -133,7 +133,7 @@ class LiveStore:
         # The engine filters what it can while paging; the rest (and the count) is done here.
         return count_matching(self.list_dead_letters(replace(query, limit=0)).rows, query, by)
 
-    def load_collection(self, collection: str) -> list[Row]:
+    def load_collection(self, collection: str, keys: frozenset[str] | None = None) -> list[Row]:
         return list(self.pages(collection))
 
     def get_run(self, run_id: str) -> Row | None:

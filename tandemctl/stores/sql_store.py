@@ -234,8 +234,14 @@ class SqlStore:
         where, params = scope_filter(self.dialect, scope)
         return list(self.rows(DEAD_LETTERS, where, params, prefilter=scope))
 
-    def load_collection(self, collection: str) -> list[Row]:
-        return list(self.rows(TABLE_BY_COLLECTION[collection]))
+    def load_collection(self, collection: str, keys: frozenset[str] | None = None) -> list[Row]:
+        table = TABLE_BY_COLLECTION[collection]
+        if keys is None:
+            return list(self.rows(table))
+        if not keys:
+            return []
+        wanted = sorted(keys)
+        return list(self.rows(table, f"{table.id_column} IN ({', '.join('?' * len(wanted))})", tuple(wanted)))
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -9,13 +9,14 @@ from tandemctl.engine import protected_records as pr
 from tandemctl.engine.definitions import Definitions
 from tandemctl.engine.dispatcher import DeadLetterBook
 from tandemctl.engine.dispositions import visible_to_tenant
+from tandemctl.engine.query import DeadLetterQuery
 from tandemctl.engine.rows import Row
 from tandemctl.engine.run_store import HotRuns, RunStore
 from tandemctl.engine.sealed import is_readable
 from tandemctl.engine.sweep_plan import SkippedItem, SweepOutcome, SweepState, plan_sweep
 from tandemctl.errors import CorruptStateError, SweepDelegatedError, UsageError
 from tandemctl.stores.audit_ledger import read_audit_tail
-from tandemctl.stores.base import SweepArgs
+from tandemctl.stores.base import RowScope, SweepArgs
 from tandemctl.stores.db_schema import AUTOMATION_RUNS
 from tandemctl.stores.json_definitions import load_definitions
 from tandemctl.stores.json_runs import shard_reader
@@ -40,7 +41,9 @@ def plan_only(store: "SqlStore", args: SweepArgs) -> SweepOutcome:
         raise UsageError(f"--max must be 0 or more, got {args.max_dispatches}")
     if not args.dry_run:
         raise SweepDelegatedError(REFUSAL)
-    rows = store.load_dead_letters()
+    # The dispatcher considers, and edits, only retry candidates (retry_requested / retrying), each by
+    # its own id, which is the table's primary key: the other rows cannot change the plan.
+    rows = store.load_dead_letters(RowScope(DeadLetterQuery(statuses=tuple(sorted(RETRY_STATUSES)), limit=0)))
     runs, entries = run_store(store)
     paths = store.paths
     state = SweepState(
