@@ -92,8 +92,7 @@ def show_dead_letter(inv: Invocation, dead_letter_id: str) -> ShowOutcome:
     outbox = _first(store.load_collection("outbox", frozenset({outbox_id})), "outbox_id", outbox_id) \
         if isinstance(outbox_id, str) else None
     effect_id = (effect or {}).get("effect_id")
-    compensations = [row for row in store.load_collection("compensations")
-                     if effect_id is not None and row.get("target_effect_id") == effect_id]
+    compensations = store.compensations_of(effect_id) if isinstance(effect_id, str) else []
     run_id = dead_letter.get("run_id")
     run = store.get_run(run_id) if run_id else None
     owned = 0 if run_id is None else sum(

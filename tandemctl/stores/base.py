@@ -142,6 +142,10 @@ class Store(Protocol):
         record id (`effect_id`, `outbox_id`, ...) is one of them (a database looks just those up)."""
         ...
 
+    def compensations_of(self, effect_id: str) -> list[Row]:
+        """The compensations whose `target_effect_id` is `effect_id`, in the engine's order."""
+        ...
+
     def count_dead_letters(self, query: "DeadLetterQuery", by: Sequence[str]) -> "dict[GroupKey, int]":
         """How many dead letters `query` selects (its cursor and limit ignored), per combination of
         the `by` fields (engine/counting.py); a database answers from its index columns when it can."""

@@ -55,6 +55,9 @@ class JsonFileStore:
     def load_dead_letters(self, scope: RowScope | None = None) -> list[Row]:
         return self.file.load().dead_letters
 
+    def compensations_of(self, effect_id: str) -> list[Row]:
+        return [row for row in self.load_collection("compensations") if row.get("target_effect_id") == effect_id]
+
     def count_dead_letters(self, query: DeadLetterQuery, by: Sequence[str]) -> dict[GroupKey, int]:
         return count_matching(self.load_dead_letters(), query, by)
 

@@ -129,6 +129,9 @@ class LiveStore:
     def load_dead_letters(self, scope: RowScope | None = None) -> list[Row]:
         return list(self.pages("dead_letters"))
 
+    def compensations_of(self, effect_id: str) -> list[Row]:
+        return [row for row in self.load_collection("compensations") if row.get("target_effect_id") == effect_id]
+
     def count_dead_letters(self, query: DeadLetterQuery, by: Sequence[str]) -> dict[GroupKey, int]:
         # The engine filters what it can while paging; the rest (and the count) is done here.
         return count_matching(self.list_dead_letters(replace(query, limit=0)).rows, query, by)

@@ -61,6 +61,9 @@ class PostgresDialect:
         connection.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
         return connection
 
+    def text_position(self, column: str) -> str:
+        return f"strpos({column}, ?)"
+
     def sql(self, text: str) -> str:
         return text.replace("?", "%s")
 

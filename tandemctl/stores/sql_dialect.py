@@ -32,6 +32,10 @@ class Dialect(Protocol):
     # `run_id` normalised like the engine's run filter (trim the `?` characters, `-` → `_`, ASCII lower case)
     normalized_run_id: str
 
+    def text_position(self, column: str) -> str:
+        """SQL for where the next `?` parameter first occurs in `column` (0: nowhere)."""
+        ...
+
     def connect(self) -> Any:
         """A DB-API connection in autocommit mode (reads are single statements)."""
         ...
@@ -75,6 +79,9 @@ class SqliteDialect:
 
     def sql(self, text: str) -> str:
         return text
+
+    def text_position(self, column: str) -> str:
+        return f"instr({column}, ?)"
 
     @contextlib.contextmanager
     def write_transaction(self, connection: Any) -> Iterator[None]:

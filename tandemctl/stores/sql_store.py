@@ -10,7 +10,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+import orjson
+
 from tandemctl.engine.counting import GroupKey
+from tandemctl.engine.protected_records import SEALED_PREFIX
 from tandemctl.engine.query import (
     DeadLetterQuery,
     Page,
@@ -21,7 +24,7 @@ from tandemctl.engine.rows import Row
 from tandemctl.errors import TandemctlError
 from tandemctl.stores import sql_counts
 from tandemctl.stores.base import RowScope, StoreInfo, SweepArgs
-from tandemctl.stores.db_schema import DEAD_LETTERS, TABLE_BY_COLLECTION, ReliabilityTable
+from tandemctl.stores.db_schema import COMPENSATIONS, DEAD_LETTERS, TABLE_BY_COLLECTION, ReliabilityTable
 from tandemctl.stores.local_key import load_local_key
 from tandemctl.stores.paths import StatePaths
 from tandemctl.stores.sql_dialect import Dialect
@@ -224,6 +227,17 @@ class SqlStore:
             return Page(rows=[], next_cursor=None)
         start = (anchor[0][5], anchor[0][0])
         return list_dead_letters(self.rows(DEAD_LETTERS, where, params, after=start, first_batch=first), rest)
+
+    def compensations_of(self, effect_id: str) -> list[Row]:
+        # A plaintext payload naming the effect holds its id verbatim when the id needs no JSON escape,
+        # so a text search narrows the table; sealed payloads cannot be searched and are kept.
+        column = COMPENSATIONS.payload_column
+        if orjson.dumps(effect_id)[1:-1].decode() == effect_id:
+            where = f"(substr({column}, 1, {len(SEALED_PREFIX)}) = ? OR {self.dialect.text_position(column)} > 0)"
+            rows = self.rows(COMPENSATIONS, where, (SEALED_PREFIX, effect_id))
+        else:
+            rows = self.rows(COMPENSATIONS)
+        return [row for row in rows if row.get("target_effect_id") == effect_id]
 
     def count_dead_letters(self, query: DeadLetterQuery, by: Sequence[str]) -> dict[GroupKey, int]:
         return sql_counts.count_dead_letters(self, query, by)

@@ -12,7 +12,8 @@ from tandemctl.engine.rows import RowChange
 from tandemctl.stores.base import ChangeConflict
 from tests.cli.test_cli_actions import CASES
 from tests.conftest import NOW_MS, Result, StateDir
-from tests.factories import dead_letter, scope, tenant
+from tests.factories import dead_letter, scope, tenant, write_store
+from tests.stores.records import compensation
 from tests.stores.sqlite_builder import StoreBuilder
 from tests.stores.store_kinds import KINDS, Seeded, seed
 
@@ -300,3 +301,20 @@ def test_an_id_held_by_another_tenant_says_which(seeder: Seed, tandemctl: Callab
     assert result.exit_code == 3, result.stderr  # one row parked, one not found here: not found wins
     assert "note: dl-5 is in tenant org-b/ws-b/prod: use --tenant org-b/ws-b/prod (or --all-tenants)" \
         in result.stderr
+
+
+def test_compensations_of_an_effect(seeder: Seed) -> None:
+    """A database narrows by a text search on the payload, then checks the field: a payload that
+    only mentions the id elsewhere is not one, and an id that needs a JSON escape still works."""
+    targets = [("comp-1", "effect-1", "rollback"), ("comp-2", "effect-2", "rollback"),
+               ("comp-3", "effect-3", "undo effect-1 first"), ("comp-4", 'effect-"q"', "rollback"),
+               ("comp-5", "effect-1", "refund")]
+    records = [{**compensation(key, updated=1000 + index), "target_effect_id": target, "reason": reason}
+               for index, (key, target, reason) in enumerate(targets)]
+    seeded = seeder([dead_letter("dl-1")], builder=StoreBuilder().extend("compensations", records))
+    if seeded.kind == "json":
+        write_store(seeded.state.reliability, [dead_letter("dl-1")], compensations=records)
+    store = seeded.store()
+    assert [row["compensation_id"] for row in store.compensations_of("effect-1")] == ["comp-5", "comp-1"]
+    assert [row["compensation_id"] for row in store.compensations_of('effect-"q"')] == ["comp-4"]
+    assert store.compensations_of("effect-9") == []
