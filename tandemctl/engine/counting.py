@@ -4,6 +4,7 @@ its columns with the same result."""
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any, Final
 
 from tandemctl.engine.dispositions import tenant_key, tenant_of
@@ -27,3 +28,10 @@ def count_matching(rows: Iterable[Row], query: DeadLetterQuery, by: Sequence[str
     counts: Counter[GroupKey] = Counter(tuple(group_value(row, field) for field in by)
                                         for row in iter_matching(rows, query))
     return dict(counts)
+
+
+def count_elsewhere(rows: Iterable[Row], query: DeadLetterQuery) -> int:
+    """How many rows `query` would select in tenants other than its own (`query.tenant` is set)."""
+    shown = tenant_key(query.tenant or {})
+    counts = count_matching(rows, replace(query, tenant=None), ("tenant",))
+    return sum(count for (tenant,), count in counts.items() if tenant != shown)

@@ -146,6 +146,11 @@ class Store(Protocol):
         """The compensations whose `target_effect_id` is `effect_id`, in the engine's order."""
         ...
 
+    def count_elsewhere(self, query: "DeadLetterQuery") -> int:
+        """How many dead letters `query` would select (cursor and limit ignored) in tenants other
+        than `query.tenant` (engine/counting.py::count_elsewhere), for "N more in other tenants"."""
+        ...
+
     def count_dead_letters(self, query: "DeadLetterQuery", by: Sequence[str]) -> "dict[GroupKey, int]":
         """How many dead letters `query` selects (its cursor and limit ignored), per combination of
         the `by` fields (engine/counting.py); a database answers from its index columns when it can."""

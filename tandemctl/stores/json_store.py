@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tandemctl.engine.audit_chain import AuditVerification
-from tandemctl.engine.counting import GroupKey, count_matching
+from tandemctl.engine.counting import GroupKey, count_elsewhere, count_matching
 from tandemctl.engine.query import DeadLetterQuery, Page, list_dead_letters
 from tandemctl.engine.rows import Row
 from tandemctl.engine.run_store import RunStore
@@ -57,6 +57,9 @@ class JsonFileStore:
 
     def compensations_of(self, effect_id: str) -> list[Row]:
         return [row for row in self.load_collection("compensations") if row.get("target_effect_id") == effect_id]
+
+    def count_elsewhere(self, query: DeadLetterQuery) -> int:
+        return count_elsewhere(self.load_dead_letters(), query)
 
     def count_dead_letters(self, query: DeadLetterQuery, by: Sequence[str]) -> dict[GroupKey, int]:
         return count_matching(self.load_dead_letters(), query, by)

@@ -14,7 +14,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from tandemctl.engine.audit_chain import AuditVerification
-from tandemctl.engine.counting import GroupKey, count_matching
+from tandemctl.engine.counting import GroupKey, count_elsewhere, count_matching
 from tandemctl.engine.query import DeadLetterQuery, Page, list_dead_letters, normalize_filter
 from tandemctl.engine.rows import Row
 from tandemctl.engine.sweep_plan import SweepOutcome
@@ -131,6 +131,9 @@ class LiveStore:
 
     def compensations_of(self, effect_id: str) -> list[Row]:
         return [row for row in self.load_collection("compensations") if row.get("target_effect_id") == effect_id]
+
+    def count_elsewhere(self, query: DeadLetterQuery) -> int:
+        return count_elsewhere(self.load_dead_letters(), query)
 
     def count_dead_letters(self, query: DeadLetterQuery, by: Sequence[str]) -> dict[GroupKey, int]:
         # The engine filters what it can while paging; the rest (and the count) is done here.

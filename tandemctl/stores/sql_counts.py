@@ -2,9 +2,11 @@
 decoded), when the query filters only on what those columns hold; otherwise by decoding the
 candidate rows. Either way the result equals `engine/counting.count_matching` over every row."""
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from tandemctl.engine.counting import GroupKey, count_matching
+from tandemctl.engine.dispositions import tenant_key
 from tandemctl.engine.query import DeadLetterQuery, normalize_filter
 from tandemctl.stores.db_schema import DEAD_LETTERS
 from tandemctl.stores.sql_filters import index_filter
@@ -41,6 +43,22 @@ def count_dead_letters(store: "SqlStore", query: DeadLetterQuery, by: "Sequence[
             key = _group_key(by, values)
             counts[key] = counts.get(key, 0) + int(values[-1])
     return counts
+
+
+def count_elsewhere(store: "SqlStore", query: DeadLetterQuery) -> int:
+    """How many rows `query` selects in other tenants than its own: one count, by the columns."""
+    everywhere = replace(query, tenant=None)
+    where, params = index_filter(store.dialect, everywhere)
+    where = (f"({where}) AND NOT (org_id = ? AND workspace_id = ? AND deployment_id "
+             f"{store.dialect.null_safe_eq} ?)")
+    params += tenant_key(query.tenant or {})
+    if query.needs_payload:
+        return sum(count_matching(store.rows(DEAD_LETTERS, where, params), everywhere, ()).values())
+    text = f"SELECT COUNT(*) FROM {DEAD_LETTERS.name} WHERE {where}"
+    ranges = store.scan_ranges(DEAD_LETTERS)
+    found = store.fetch_ranged(f"{text} AND rowid >= ? AND rowid < ?", params, ranges) if ranges \
+        else store.fetch(text, params)
+    return sum(int(values[0]) for values in found)
 
 
 def _group_key(by: "Sequence[str]", values: "Sequence[Any]") -> GroupKey:

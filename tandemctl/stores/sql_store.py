@@ -239,6 +239,9 @@ class SqlStore:
             rows = self.rows(COMPENSATIONS)
         return [row for row in rows if row.get("target_effect_id") == effect_id]
 
+    def count_elsewhere(self, query: DeadLetterQuery) -> int:
+        return sql_counts.count_elsewhere(self, query)
+
     def count_dead_letters(self, query: DeadLetterQuery, by: Sequence[str]) -> dict[GroupKey, int]:
         return sql_counts.count_dead_letters(self, query, by)
 
