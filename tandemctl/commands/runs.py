@@ -7,14 +7,12 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from tandemctl.commands.invocation import Invocation
-from tandemctl.commands.show import run_summary
+from tandemctl.commands.show import run_dead_letters, run_summary
 from tandemctl.engine.dispatcher import REQUEUED_EVENT
-from tandemctl.engine.dispositions import dead_letter_retry_dispatch_count, tenant_key, visible_to_tenant
+from tandemctl.engine.dispositions import dead_letter_retry_dispatch_count, tenant_key
 from tandemctl.engine.models import LOCAL_TENANT
-from tandemctl.engine.query import DeadLetterQuery
 from tandemctl.engine.rows import Row
 from tandemctl.errors import NotFoundError, UsageError
-from tandemctl.stores.base import RowScope
 
 LIFECYCLE_SHOWN: Final = 20
 EVENTS_SHOWN: Final = 10
@@ -49,10 +47,7 @@ def show_run(inv: Invocation, run_id: str) -> RunOutcome:
     if run is None or not _run_visible(run, inv.tenant):
         raise NotFoundError(f"run {run_id!r} not found in the runs file or the history shards (runs of other "
                             "tenants need --tenant or --all-tenants)", run_id=run_id)
-    # The run filter's normalised match is wider than the exact one kept here: a database reads just those rows.
-    candidates = store.load_dead_letters(RowScope(DeadLetterQuery(tenant=inv.tenant, run_id=run_id, limit=0)))
-    rows = [row for row in candidates if row.get("run_id") == run_id
-            and (inv.tenant is None or visible_to_tenant(row, inv.tenant))]
+    rows = run_dead_letters(store, run_id, inv.tenant)
     history = [e for e in (run.get("checkpoint") or {}).get("lifecycle_history", []) if isinstance(e, dict)]
     return RunOutcome(
         run=run, dead_letters=[_dead_letter_line(row) for row in rows],

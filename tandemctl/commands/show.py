@@ -79,6 +79,14 @@ def dispatcher_verdict(store: Store, dead_letter: Row, run: Row | None, *, now_m
     return explain(sweep_decision(outcome, dead_letter["dead_letter_id"]), dead_letter, run, now_ms=now_ms)
 
 
+def run_dead_letters(store: Store, run_id: str, tenant: Row | None = None) -> list[Row]:
+    """The dead letters whose run_id is exactly `run_id` (and visible to `tenant`, when given). The
+    run filter's normalised match is wider: a database reads just those rows, the exact ones are kept."""
+    candidates = store.load_dead_letters(RowScope(DeadLetterQuery(tenant=tenant, run_id=run_id, limit=0)))
+    return [row for row in candidates
+            if row.get("run_id") == run_id and (tenant is None or visible_to_tenant(row, tenant))]
+
+
 def show_dead_letter(inv: Invocation, dead_letter_id: str) -> ShowOutcome:
     store = inv.store()
     # Only the rows this screen names: a database looks them up instead of reading every table.
@@ -95,9 +103,7 @@ def show_dead_letter(inv: Invocation, dead_letter_id: str) -> ShowOutcome:
     compensations = store.compensations_of(effect_id) if isinstance(effect_id, str) else []
     run_id = dead_letter.get("run_id")
     run = store.get_run(run_id) if run_id else None
-    owned = 0 if run_id is None else sum(
-        1 for row in store.load_dead_letters(RowScope(DeadLetterQuery(run_id=run_id, limit=0)))
-        if row.get("run_id") == run_id)
+    owned = 0 if run_id is None else len(run_dead_letters(store, run_id))
     return ShowOutcome(
         dead_letter=dead_letter, tool_effect=effect, outbox=outbox, compensations=compensations, run=run,
         run_dead_letters=owned, retry=retry_state(dead_letter),

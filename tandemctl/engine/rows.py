@@ -65,3 +65,8 @@ def apply_changes_to_rows(rows: list[Row], key_name: str,
     if removed:
         rows[:] = [row for index, row in enumerate(rows) if index not in removed]
     return applied, conflicts
+
+
+def compensations_targeting(compensations: Iterable[Row], effect_id: str) -> list[Row]:
+    """The compensations whose `target_effect_id` is `effect_id`, in their order."""
+    return [row for row in compensations if row.get("target_effect_id") == effect_id]

@@ -9,7 +9,7 @@ from pathlib import Path
 from tandemctl.engine.audit_chain import AuditVerification
 from tandemctl.engine.counting import GroupKey, count_elsewhere, count_matching
 from tandemctl.engine.query import DeadLetterQuery, Page, list_dead_letters
-from tandemctl.engine.rows import Row
+from tandemctl.engine.rows import Row, compensations_targeting
 from tandemctl.engine.run_store import RunStore
 from tandemctl.engine.sweep_plan import SweepOutcome
 from tandemctl.fs import locks, temps
@@ -56,7 +56,7 @@ class JsonFileStore:
         return self.file.load().dead_letters
 
     def compensations_of(self, effect_id: str) -> list[Row]:
-        return [row for row in self.load_collection("compensations") if row.get("target_effect_id") == effect_id]
+        return compensations_targeting(self.load_collection("compensations"), effect_id)
 
     def count_elsewhere(self, query: DeadLetterQuery) -> int:
         return count_elsewhere(self.load_dead_letters(), query)

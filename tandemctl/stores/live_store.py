@@ -16,7 +16,7 @@ from urllib.parse import quote
 from tandemctl.engine.audit_chain import AuditVerification
 from tandemctl.engine.counting import GroupKey, count_elsewhere, count_matching
 from tandemctl.engine.query import DeadLetterQuery, Page, list_dead_letters, normalize_filter
-from tandemctl.engine.rows import Row
+from tandemctl.engine.rows import Row, compensations_targeting
 from tandemctl.engine.sweep_plan import SweepOutcome
 from tandemctl.errors import EngineError, EngineLiveError, NotFoundError
 from tandemctl.fs import locks
@@ -130,7 +130,7 @@ class LiveStore:
         return list(self.pages("dead_letters"))
 
     def compensations_of(self, effect_id: str) -> list[Row]:
-        return [row for row in self.load_collection("compensations") if row.get("target_effect_id") == effect_id]
+        return compensations_targeting(self.load_collection("compensations"), effect_id)
 
     def count_elsewhere(self, query: DeadLetterQuery) -> int:
         return count_elsewhere(self.load_dead_letters(), query)

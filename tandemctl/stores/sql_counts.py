@@ -32,11 +32,8 @@ def count_dead_letters(store: "SqlStore", query: DeadLetterQuery, by: "Sequence[
     # A bare count, or one by tenant alone, is answered from an index (the id's, or the scope index)
     # faster than by scanning the table in ranges; status and run live only in the table's rows.
     from_index = not by and not query.statuses and normalize_filter(query.run_id) is None
-    ranges = [] if from_index else store.scan_ranges(DEAD_LETTERS)
-    if ranges:  # each range counted on its own connection at once; the groups summed below
-        found = store.fetch_ranged(f"{text} AND rowid >= ? AND rowid < ?{group_by}", params, ranges)
-    else:
-        found = store.fetch(text + group_by, params)
+    # In ranges, each range's groups are counted on its own connection; they are summed below.
+    found = store.fetch_scanned(DEAD_LETTERS, text, params, suffix=group_by, ranged=not from_index)
     counts: dict[GroupKey, int] = {}
     for values in found:
         if int(values[-1]):
@@ -54,10 +51,7 @@ def count_elsewhere(store: "SqlStore", query: DeadLetterQuery) -> int:
     params += tenant_key(query.tenant or {})
     if query.needs_payload:
         return sum(count_matching(store.rows(DEAD_LETTERS, where, params), everywhere, ()).values())
-    text = f"SELECT COUNT(*) FROM {DEAD_LETTERS.name} WHERE {where}"
-    ranges = store.scan_ranges(DEAD_LETTERS)
-    found = store.fetch_ranged(f"{text} AND rowid >= ? AND rowid < ?", params, ranges) if ranges \
-        else store.fetch(text, params)
+    found = store.fetch_scanned(DEAD_LETTERS, f"SELECT COUNT(*) FROM {DEAD_LETTERS.name} WHERE {where}", params)
     return sum(int(values[0]) for values in found)
 
 

@@ -6,6 +6,8 @@ created-time window or source type, exactly as `engine/query.iter_matching` woul
 full decode; anything unusual (sealed, not JSON, fields of the wrong type) is left to the full decode,
 which reports what is wrong with it."""
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -14,27 +16,34 @@ from tandemctl.engine.protected_records import SEALED_PREFIX, is_envelope
 from tandemctl.engine.query import DeadLetterQuery, normalize_filter
 
 
-def may_match(payload: Any, query: DeadLetterQuery) -> bool:
-    if not isinstance(payload, str) or payload.startswith(SEALED_PREFIX) or not _narrows(query):
-        return True
-    try:
-        value = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return True
-    record = value.get("payload") if is_envelope(value) else value
-    if not isinstance(record, dict):
-        return True
-    created = record.get("created_at_ms")
-    if type(created) is int:
-        if query.created_after_ms is not None and created < query.created_after_ms:
-            return False
-        if query.created_before_ms is not None and created > query.created_before_ms:
-            return False
+def payload_check(query: DeadLetterQuery) -> Callable[[Any], bool] | None:
+    """`may_match` for one query, its filters worked out once (None: the query reads no payload
+    field this can judge, so every row may match)."""
     source = normalize_filter(query.source_type)
-    found = record.get("source_type")
-    return source is None or not isinstance(found, str) or normalize_filter(found) == source
+    if query.created_after_ms is None and query.created_before_ms is None and source is None:
+        return None
+    after = -math.inf if query.created_after_ms is None else query.created_after_ms
+    before = math.inf if query.created_before_ms is None else query.created_before_ms
+
+    def check(payload: Any) -> bool:
+        if not isinstance(payload, str) or payload.startswith(SEALED_PREFIX):
+            return True
+        try:
+            value = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return True
+        record = value.get("payload") if is_envelope(value) else value
+        if not isinstance(record, dict):
+            return True
+        created = record.get("created_at_ms")
+        if type(created) is int and not after <= created <= before:
+            return False
+        found = record.get("source_type")
+        return source is None or not isinstance(found, str) or normalize_filter(found) == source
+
+    return check
 
 
-def _narrows(query: DeadLetterQuery) -> bool:
-    return query.created_after_ms is not None or query.created_before_ms is not None or \
-        normalize_filter(query.source_type) is not None
+def may_match(payload: Any, query: DeadLetterQuery) -> bool:
+    check = payload_check(query)
+    return check is None or check(payload)

@@ -20,7 +20,7 @@ from tandemctl.engine.query import (
     iter_matching,
     list_dead_letters,
 )
-from tandemctl.engine.rows import Row
+from tandemctl.engine.rows import Row, compensations_targeting
 from tandemctl.errors import TandemctlError
 from tandemctl.stores import sql_counts
 from tandemctl.stores.base import RowScope, StoreInfo, SweepArgs
@@ -29,7 +29,7 @@ from tandemctl.stores.local_key import load_local_key
 from tandemctl.stores.paths import StatePaths
 from tandemctl.stores.sql_dialect import Dialect
 from tandemctl.stores.sql_filters import index_filter, scope_filter
-from tandemctl.stores.sql_prefilter import may_match
+from tandemctl.stores.sql_prefilter import payload_check
 from tandemctl.stores.sql_rows import DecodedRow, RawRow, decode_row, select_columns, validate_records
 from tandemctl.stores.sql_scan import (
     PARALLEL_MIN_ROWIDS,
@@ -162,10 +162,10 @@ class SqlStore:
     def _fetched(self, table: ReliabilityTable, select: str, keys: list[Key],
                  prefilter: RowScope | None = None) -> Iterator[Row]:
         column = "rowid" if self.dialect.rowid_is_key else table.id_column
+        check = None if prefilter is None or prefilter.query is None else payload_check(prefilter.query)
         for values in fetch_by_key(self.fetch, select, keys, column=column):
-            if prefilter is not None and prefilter.query is not None:
-                query = prefilter.query
-                values = [value for value in values if value[1] in prefilter.ids or may_match(value[4], query)]
+            if check is not None and prefilter is not None:
+                values = [value for value in values if value[1] in prefilter.ids or check(value[4])]
             yield from self._decoded(table, values)
 
     def top_keys(self, table: ReliabilityTable, where: str, params: tuple[Any, ...], limit: int) -> list[Key]:
@@ -188,12 +188,16 @@ class SqlStore:
         workers = workers_for(int(high) - int(low) + 1, min_rowids=self.parallel_min_rowids)
         return rowid_ranges(int(low), int(high), workers) if workers > 1 else []
 
-    def fetch_ranged(self, text: str, params: tuple[Any, ...], ranges: list[tuple[int, int]]) -> list[tuple[Any, ...]]:
-        """`text` with `?` placeholders whose WHERE ends in `rowid >= ? AND rowid < ?`: all rows of it,
-        one range per connection at once."""
+    def fetch_scanned(self, table: ReliabilityTable, text: str, params: tuple[Any, ...], *, suffix: str = "",
+                      ranged: bool = True) -> list[tuple[Any, ...]]:
+        """All rows of `text` (a SELECT ending in its WHERE clause) then `suffix` (e.g. a GROUP BY); with
+        `ranged`, a large table is read one rowid range per connection at once and the parts joined."""
+        ranges = self.scan_ranges(table) if ranged else []
+        if not ranges:
+            return self.fetch(text + suffix, params)
+        ranged_text = self.dialect.sql(f"{text} AND rowid >= ? AND rowid < ?{suffix}")
         with self.guard():
-            return [row for part in parallel_fetch(self.dialect.connect, self.dialect.sql(text), params, ranges)
-                    for row in part]
+            return [row for part in parallel_fetch(self.dialect.connect, ranged_text, params, ranges) for row in part]
 
     @staticmethod
     def _after(where: str, params: tuple[Any, ...], after: tuple[int, int] | None) -> tuple[str, tuple[Any, ...]]:
@@ -237,7 +241,7 @@ class SqlStore:
             rows = self.rows(COMPENSATIONS, where, (SEALED_PREFIX, effect_id))
         else:
             rows = self.rows(COMPENSATIONS)
-        return [row for row in rows if row.get("target_effect_id") == effect_id]
+        return compensations_targeting(rows, effect_id)
 
     def count_elsewhere(self, query: DeadLetterQuery) -> int:
         return sql_counts.count_elsewhere(self, query)
